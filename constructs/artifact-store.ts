@@ -1,0 +1,119 @@
+// The artifact store: a private GCS bucket the tracking server writes to with its own
+// service account. Clients never get bucket access: artifacts are proxied by the server.
+import { Construct } from "constructs";
+import { ITerraformDependable } from "cdktf";
+import { StorageBucket } from "@cdktf/provider-google/lib/storage-bucket";
+import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
+import { Validator, BUCKET_NAME, intRange, checkCommonProps } from "../lib/validation";
+
+/** What a tracking server needs from an artifact store. */
+export interface IMlflowArtifactStore {
+  /** Bucket name. */
+  readonly bucketName: string;
+  /** Where MLflow writes artifacts: `gs://<bucket>/mlartifacts`. */
+  readonly artifactsUri: string;
+  /** Grants object read/write/delete (`roles/storage.objectUser`) on this bucket only; done once the grant exists. */
+  grantReadWrite(member: string): ITerraformDependable;
+}
+
+/** Artifact store options of `MlflowTrackingStack` (`artifactStore` prop). */
+export interface MlflowArtifactStoreOptions {
+  /** @default "${projectId}-${namePrefix}-artifacts" */
+  readonly bucketName?: string;
+  /** Bucket location: a region, dual-region or multi-region. @default - the stack's region */
+  readonly location?: string;
+  /**
+   * Keep overwritten and deleted artifacts as noncurrent versions (recoverable).
+   * @default true
+   */
+  readonly versioning?: boolean;
+  /**
+   * Let `cdktf destroy` delete a bucket that still holds artifacts.
+   * @default false
+   */
+  readonly forceDestroy?: boolean;
+  /**
+   * Days a noncurrent (overwritten or deleted) artifact version is kept before deletion.
+   * @default 30
+   */
+  readonly noncurrentVersionRetentionDays?: number;
+}
+
+export interface MlflowArtifactStoreProps extends MlflowArtifactStoreOptions {
+  readonly projectId: string;
+  /** Used as the default location. */
+  readonly region: string;
+  /** Prefix of the default bucket name. @default "mlflow" */
+  readonly namePrefix?: string;
+  /** @default {} */
+  readonly labels?: Record<string, string>;
+}
+
+/** A private, versioned GCS bucket for MLflow artifacts. */
+export class MlflowArtifactStore extends Construct implements IMlflowArtifactStore {
+  public readonly bucketName: string;
+  public readonly artifactsUri: string;
+  public readonly location: string;
+  public readonly versioning: boolean;
+  public readonly forceDestroy: boolean;
+  public readonly noncurrentVersionRetentionDays: number;
+  private readonly bucket: StorageBucket;
+  private readonly grants = new Map<string, StorageBucketIamMember>();
+
+  constructor(scope: Construct, id: string, props: MlflowArtifactStoreProps) {
+    super(scope, id);
+    const namePrefix = props.namePrefix ?? "mlflow";
+    const name = props.bucketName ?? `${props.projectId}-${namePrefix}-artifacts`;
+    this.location = (props.location ?? props.region).toUpperCase();
+    this.versioning = props.versioning ?? true;
+    this.forceDestroy = props.forceDestroy ?? false;
+    this.noncurrentVersionRetentionDays = props.noncurrentVersionRetentionDays ?? 30;
+    const v = new Validator();
+    checkCommonProps(v, props);
+    validateArtifactStoreOptions(v, props, name);
+    v.throwIfInvalid(this.node.path);
+
+    this.bucket = new StorageBucket(this, "Resource", {
+      project: props.projectId,
+      name,
+      location: this.location,
+      labels: props.labels,
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: "enforced",
+      forceDestroy: this.forceDestroy,
+      versioning: { enabled: this.versioning },
+      lifecycleRule: [
+        {
+          action: { type: "Delete" },
+          condition: { daysSinceNoncurrentTime: this.noncurrentVersionRetentionDays, withState: "ARCHIVED" },
+        },
+        {
+          action: { type: "AbortIncompleteMultipartUpload" },
+          condition: { age: 7 },
+        },
+      ],
+    });
+    this.bucketName = this.bucket.name;
+    this.artifactsUri = `gs://${this.bucket.name}/mlartifacts`;
+  }
+
+  public grantReadWrite(member: string): ITerraformDependable {
+    const existing = this.grants.get(member);
+    if (existing) return existing;
+    const grant = new StorageBucketIamMember(this, `ObjectUser${this.grants.size}`, {
+      bucket: this.bucket.name,
+      role: "roles/storage.objectUser",
+      member,
+    });
+    this.grants.set(member, grant);
+    return grant;
+  }
+}
+
+/** Checks the `artifactStore` options and the bucket name they lead to; adds every problem to `v`. */
+export function validateArtifactStoreOptions(v: Validator, props: MlflowArtifactStoreOptions, bucketName: string): void {
+  const namePath = props.bucketName !== undefined ? "artifactStore.bucketName" : "artifactStore.bucketName (derived from projectId and namePrefix)";
+  v.check(namePath, bucketName, BUCKET_NAME.test, BUCKET_NAME.expected);
+  v.check("artifactStore.location", props.location, (l: string) => /^[a-zA-Z]+[a-zA-Z0-9-]*[a-zA-Z0-9]$/.test(l), 'a GCS location such as "europe-west1", "EU" or "NAM4"');
+  v.check("artifactStore.noncurrentVersionRetentionDays", props.noncurrentVersionRetentionDays, intRange(1, 3650).test, intRange(1, 3650).expected);
+}

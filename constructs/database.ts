@@ -1,0 +1,178 @@
+// The backend store: Cloud SQL for PostgreSQL on a private IP only, TLS required, deletion
+// protection, daily backups with point-in-time recovery, one database and one built-in user
+// whose password is generated and kept in Secret Manager.
+import { Construct } from "constructs";
+import { SqlDatabaseInstance } from "@cdktf/provider-google/lib/sql-database-instance";
+import { SqlDatabase } from "@cdktf/provider-google/lib/sql-database";
+import { SqlUser } from "@cdktf/provider-google/lib/sql-user";
+import type { IMlflowNetwork } from "./network";
+import { IMlflowSecret, MlflowGeneratedSecret } from "./generated-secret";
+import { Validator, SQL_TIER, POSTGRES_VERSIONS, oneOf, intRange, checkCommonProps } from "../lib/validation";
+
+/** What a tracking server needs from its backend database: where it is and how to log in. */
+export interface IMlflowBackendDatabase {
+  /** Private IP address of the instance. */
+  readonly host: string;
+  /** PostgreSQL port. */
+  readonly port: number;
+  /** Database that holds MLflow's tables (and the basic-auth tables). */
+  readonly databaseName: string;
+  /** Built-in user MLflow logs in as. */
+  readonly userName: string;
+  /** Secret that holds the user's password. */
+  readonly passwordSecret: IMlflowSecret;
+  /** Cloud SQL instance name. */
+  readonly instanceName: string;
+}
+
+/** Database options of `MlflowTrackingStack` (`database` prop). */
+export interface MlflowDatabaseOptions {
+  /**
+   * Machine tier. PostgreSQL on the ENTERPRISE edition takes shared-core tiers
+   * (`db-f1-micro`, `db-g1-small`) or `db-custom-<vCPUs>-<MiB>`.
+   * @default "db-g1-small"
+   */
+  readonly tier?: string;
+  /** @default "POSTGRES_16" */
+  readonly databaseVersion?: string;
+  /**
+   * `REGIONAL` adds a standby in a second zone (high availability, about twice the cost).
+   * @default "ZONAL"
+   */
+  readonly availabilityType?: "ZONAL" | "REGIONAL";
+  /** Initial SSD size; Cloud SQL grows it automatically. @default 10 */
+  readonly diskSizeGb?: number;
+  /**
+   * Protects the instance from deletion, in Terraform and in the Cloud SQL API. Set it to
+   * `false` and deploy before `cdktf destroy`.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /** @default "mlflow" */
+  readonly databaseName?: string;
+  /** @default "mlflow" */
+  readonly userName?: string;
+}
+
+export interface MlflowDatabaseProps extends MlflowDatabaseOptions {
+  readonly projectId: string;
+  readonly region: string;
+  /** Zone to place the (primary) instance in, next to the server. @default - chosen by Cloud SQL */
+  readonly zone?: string;
+  /** Prefix of every resource name. @default "mlflow" */
+  readonly namePrefix?: string;
+  /** Labels for the instance and the secret. @default {} */
+  readonly labels?: Record<string, string>;
+  /** Network whose private services access gives the instance its private IP. */
+  readonly network: IMlflowNetwork;
+}
+
+/** PostgreSQL identifiers we accept for the database and the user: plain, lowercase. */
+const PG_IDENTIFIER = {
+  test: (v: string) => /^[a-z_][a-z0-9_]{0,62}$/.test(v) && !["postgres", "cloudsqlsuperuser", "cloudsqladmin"].includes(v),
+  expected: "a lowercase PostgreSQL identifier (letters, digits, underscores; up to 63; not a reserved Cloud SQL name)",
+};
+
+/** Cloud SQL PostgreSQL, private IP only; MLflow's backend store. */
+export class MlflowDatabase extends Construct implements IMlflowBackendDatabase {
+  public readonly host: string;
+  public readonly port = 5432;
+  public readonly databaseName: string;
+  public readonly userName: string;
+  public readonly passwordSecret: IMlflowSecret;
+  public readonly instanceName: string;
+  public readonly tier: string;
+  public readonly databaseVersion: string;
+  public readonly availabilityType: "ZONAL" | "REGIONAL";
+  public readonly diskSizeGb: number;
+  public readonly deletionProtection: boolean;
+
+  constructor(scope: Construct, id: string, props: MlflowDatabaseProps) {
+    super(scope, id);
+    const namePrefix = props.namePrefix ?? "mlflow";
+    this.tier = props.tier ?? "db-g1-small";
+    this.databaseVersion = props.databaseVersion ?? "POSTGRES_16";
+    this.availabilityType = props.availabilityType ?? "ZONAL";
+    this.diskSizeGb = props.diskSizeGb ?? 10;
+    this.deletionProtection = props.deletionProtection ?? true;
+    this.databaseName = props.databaseName ?? "mlflow";
+    this.userName = props.userName ?? "mlflow";
+    const v = new Validator();
+    checkCommonProps(v, props);
+    validateDatabaseOptions(v, props);
+    v.throwIfInvalid(this.node.path);
+
+    const instance = new SqlDatabaseInstance(this, "Resource", {
+      project: props.projectId,
+      region: props.region,
+      name: `${namePrefix}-db`,
+      databaseVersion: this.databaseVersion,
+      deletionProtection: this.deletionProtection,
+      // The peering must exist before Cloud SQL can take a private IP; the provider docs
+      // say the instance does not pick this up from its arguments.
+      dependsOn: [props.network.privateServicesAccess],
+      settings: {
+        // Without an explicit edition, PostgreSQL 16+ defaults to ENTERPRISE_PLUS, which
+        // rejects shared-core and db-custom tiers.
+        edition: "ENTERPRISE",
+        tier: this.tier,
+        availabilityType: this.availabilityType,
+        diskType: "PD_SSD",
+        diskSize: this.diskSizeGb,
+        diskAutoresize: true,
+        deletionProtectionEnabled: this.deletionProtection,
+        userLabels: props.labels,
+        locationPreference: props.zone !== undefined ? { zone: props.zone } : undefined,
+        ipConfiguration: {
+          ipv4Enabled: false,
+          privateNetwork: props.network.networkId,
+          sslMode: "ENCRYPTED_ONLY",
+        },
+        backupConfiguration: {
+          enabled: true,
+          startTime: "03:00",
+          pointInTimeRecoveryEnabled: true,
+          transactionLogRetentionDays: 7,
+          backupRetentionSettings: { retainedBackups: 14, retentionUnit: "COUNT" },
+        },
+        insightsConfig: { queryInsightsEnabled: true },
+      },
+    });
+
+    new SqlDatabase(this, "Database", {
+      project: props.projectId,
+      instance: instance.name,
+      name: this.databaseName,
+      // A renamed database must never drop the old one (and MLflow's history with it).
+      deletionPolicy: "ABANDON",
+    });
+
+    const password = new MlflowGeneratedSecret(this, "Password", {
+      projectId: props.projectId,
+      secretId: `${namePrefix}-db-password`,
+      labels: props.labels,
+    });
+    new SqlUser(this, "User", {
+      project: props.projectId,
+      instance: instance.name,
+      name: this.userName,
+      password: password.valueRef,
+      // PostgreSQL refuses to drop a role that owns objects; leave it to the instance.
+      deletionPolicy: "ABANDON",
+    });
+
+    this.host = instance.privateIpAddress;
+    this.instanceName = instance.name;
+    this.passwordSecret = password;
+  }
+}
+
+/** Checks the `database` options; adds every problem to `v`. */
+export function validateDatabaseOptions(v: Validator, props: MlflowDatabaseOptions): void {
+  v.check("database.tier", props.tier, SQL_TIER.test, SQL_TIER.expected);
+  v.check("database.databaseVersion", props.databaseVersion, oneOf(POSTGRES_VERSIONS).test, `${oneOf(POSTGRES_VERSIONS).expected} (MLflow needs PostgreSQL)`);
+  v.check("database.availabilityType", props.availabilityType, oneOf(["ZONAL", "REGIONAL"]).test, oneOf(["ZONAL", "REGIONAL"]).expected);
+  v.check("database.diskSizeGb", props.diskSizeGb, intRange(10, 65536).test, intRange(10, 65536).expected);
+  v.check("database.databaseName", props.databaseName, PG_IDENTIFIER.test, PG_IDENTIFIER.expected);
+  v.check("database.userName", props.userName, PG_IDENTIFIER.test, PG_IDENTIFIER.expected);
+}

@@ -1,0 +1,189 @@
+// The network the tracking server and Cloud SQL live in: a new VPC and subnet (default) or
+// a user's existing ones, the private-services-access peering that gives Cloud SQL a
+// private IP, and Cloud NAT so a VM without an external IP can still reach package mirrors.
+import { Construct } from "constructs";
+import { ITerraformDependable } from "cdktf";
+import { ComputeNetwork } from "@cdktf/provider-google/lib/compute-network";
+import { ComputeSubnetwork } from "@cdktf/provider-google/lib/compute-subnetwork";
+import { ComputeGlobalAddress } from "@cdktf/provider-google/lib/compute-global-address";
+import { ServiceNetworkingConnection } from "@cdktf/provider-google/lib/service-networking-connection";
+import { ComputeRouter } from "@cdktf/provider-google/lib/compute-router";
+import { ComputeRouterNat } from "@cdktf/provider-google/lib/compute-router-nat";
+import { DataGoogleComputeSubnetwork } from "@cdktf/provider-google/lib/data-google-compute-subnetwork";
+import { Validator, NETWORK_REF, ipv4Cidr, checkCommonProps } from "../lib/validation";
+
+/** What the database and the server need from a network. */
+export interface IMlflowNetwork {
+  /** Network id, `projects/<p>/global/networks/<name>` (what Cloud SQL's private_network takes). */
+  readonly networkId: string;
+  /** Network name, for firewall rules. */
+  readonly networkName: string;
+  /** Subnetwork id (or self link) the VM's interface goes into. */
+  readonly subnetworkId: string;
+  /** The subnetwork's primary IPv4 range (a Terraform reference for an existing subnetwork). */
+  readonly subnetworkCidr: string;
+  /** Done once private services access is set up: Cloud SQL must wait for it. */
+  readonly privateServicesAccess: ITerraformDependable;
+  /**
+   * Done once VMs without an external IP can reach the internet (Cloud NAT); undefined
+   * when this network gives them no such path.
+   */
+  readonly internetEgress?: ITerraformDependable;
+}
+
+/** Network options of `MlflowTrackingStack` (`network` prop). */
+export interface MlflowNetworkOptions {
+  /**
+   * Name or id of an existing VPC network to use instead of creating one (e.g. `default`).
+   * @default - a new VPC `${namePrefix}-vpc` is created
+   */
+  readonly existingNetwork?: string;
+  /**
+   * Name or id of an existing subnetwork in `region` of `existingNetwork`.
+   * Requires `existingNetwork`.
+   * @default - a new subnetwork `${namePrefix}-subnet` with `subnetCidr` is created
+   */
+  readonly existingSubnetwork?: string;
+  /**
+   * Primary range of the subnetwork this construct creates (ignored with `existingSubnetwork`).
+   * @default "10.20.0.0/24"
+   */
+  readonly subnetCidr?: string;
+}
+
+export interface MlflowNetworkProps extends MlflowNetworkOptions {
+  /** Project that holds the network. */
+  readonly projectId: string;
+  /** Region of the subnetwork and the NAT gateway. */
+  readonly region: string;
+  /** Prefix of every resource name. @default "mlflow" */
+  readonly namePrefix?: string;
+  /**
+   * Create Cloud Router + NAT for the subnetwork, so VMs without an external IP reach the
+   * internet (Debian and PyPI mirrors at boot). Only outbound; nothing can connect in.
+   * @default true
+   */
+  readonly enableNat?: boolean;
+}
+
+/** Default primary range of the subnetwork this library creates. */
+export const DEFAULT_SUBNET_CIDR = "10.20.0.0/24";
+
+/**
+ * VPC, subnet, private services access (for Cloud SQL's private IP) and Cloud NAT.
+ */
+export class MlflowNetwork extends Construct implements IMlflowNetwork {
+  public readonly networkId: string;
+  public readonly networkName: string;
+  public readonly subnetworkId: string;
+  public readonly subnetworkCidr: string;
+  public readonly privateServicesAccess: ITerraformDependable;
+  public readonly internetEgress?: ITerraformDependable;
+  /** Whether Cloud NAT was created. */
+  public readonly natEnabled: boolean;
+
+  constructor(scope: Construct, id: string, props: MlflowNetworkProps) {
+    super(scope, id);
+    const namePrefix = props.namePrefix ?? "mlflow";
+    const subnetCidr = props.subnetCidr ?? DEFAULT_SUBNET_CIDR;
+    this.natEnabled = props.enableNat ?? true;
+    const v = new Validator();
+    checkCommonProps(v, props);
+    validateNetworkOptions(v, props);
+    v.throwIfInvalid(this.node.path);
+
+    if (props.existingNetwork !== undefined) {
+      this.networkName = lastSegment(props.existingNetwork);
+      this.networkId = props.existingNetwork.includes("/")
+        ? props.existingNetwork.replace(/^https:\/\/www\.googleapis\.com\/compute\/v1\//, "")
+        : `projects/${props.projectId}/global/networks/${props.existingNetwork}`;
+    } else {
+      const vpc = new ComputeNetwork(this, "Resource", {
+        project: props.projectId,
+        name: `${namePrefix}-vpc`,
+        autoCreateSubnetworks: false,
+        routingMode: "REGIONAL",
+      });
+      this.networkName = vpc.name;
+      this.networkId = vpc.id;
+    }
+
+    if (props.existingSubnetwork !== undefined) {
+      const existing = new DataGoogleComputeSubnetwork(this, "ExistingSubnetwork", {
+        project: props.projectId,
+        region: props.region,
+        ...(props.existingSubnetwork.includes("/")
+          ? { selfLink: props.existingSubnetwork }
+          : { name: props.existingSubnetwork }),
+      });
+      this.subnetworkId = existing.selfLink;
+      this.subnetworkCidr = existing.ipCidrRange;
+    } else {
+      const subnet = new ComputeSubnetwork(this, "Subnetwork", {
+        project: props.projectId,
+        region: props.region,
+        name: `${namePrefix}-subnet`,
+        network: this.networkId,
+        ipCidrRange: subnetCidr,
+        // The VM reaches Secret Manager and GCS on Google's network, not through NAT.
+        privateIpGoogleAccess: true,
+      });
+      this.subnetworkId = subnet.id;
+      this.subnetworkCidr = subnet.ipCidrRange;
+    }
+
+    // Private services access: a range Google allocates Cloud SQL's private IP from, and the
+    // peering to Google's service producer network.
+    const range = new ComputeGlobalAddress(this, "PrivateServicesRange", {
+      project: props.projectId,
+      name: `${namePrefix}-psa-range`,
+      purpose: "VPC_PEERING",
+      addressType: "INTERNAL",
+      prefixLength: 16,
+      network: this.networkId,
+    });
+    this.privateServicesAccess = new ServiceNetworkingConnection(this, "PrivateServicesAccess", {
+      network: this.networkId,
+      service: "servicenetworking.googleapis.com",
+      reservedPeeringRanges: [range.name],
+    });
+
+    if (this.natEnabled) {
+      const router = new ComputeRouter(this, "Router", {
+        project: props.projectId,
+        region: props.region,
+        name: `${namePrefix}-router`,
+        network: this.networkId,
+      });
+      this.internetEgress = new ComputeRouterNat(this, "Nat", {
+        project: props.projectId,
+        region: props.region,
+        name: `${namePrefix}-nat`,
+        router: router.name,
+        natIpAllocateOption: "AUTO_ONLY",
+        // Only our subnetwork: an existing network may already have NAT for its others.
+        sourceSubnetworkIpRangesToNat: "LIST_OF_SUBNETWORKS",
+        subnetwork: [{ name: this.subnetworkId, sourceIpRangesToNat: ["ALL_IP_RANGES"] }],
+        logConfig: { enable: true, filter: "ERRORS_ONLY" },
+      });
+    }
+  }
+}
+
+function lastSegment(ref: string): string {
+  const parts = ref.split("/");
+  return parts[parts.length - 1];
+}
+
+/** Checks the `network` options; adds every problem to `v`. */
+export function validateNetworkOptions(v: Validator, props: MlflowNetworkOptions): void {
+  v.check("network.existingNetwork", props.existingNetwork, NETWORK_REF.test, NETWORK_REF.expected);
+  v.check("network.existingSubnetwork", props.existingSubnetwork, NETWORK_REF.test, NETWORK_REF.expected);
+  v.check("network.subnetCidr", props.subnetCidr, ipv4Cidr(8, 29).test, ipv4Cidr(8, 29).expected);
+  if (props.existingSubnetwork !== undefined && props.existingNetwork === undefined) {
+    v.fail("network.existingNetwork", undefined, "the network of network.existingSubnetwork (both are needed to use an existing subnetwork)");
+  }
+  if (props.existingSubnetwork !== undefined && props.subnetCidr !== undefined) {
+    v.fail("network.subnetCidr", props.subnetCidr, "no value when network.existingSubnetwork is set (the existing subnetwork keeps its own range)");
+  }
+}

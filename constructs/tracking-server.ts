@@ -1,0 +1,356 @@
+// The tracking server: a Compute Engine VM that runs `mlflow server` (installed and
+// configured by the startup script), its own service account with exactly the access it
+// needs, the firewall rules for the chosen access mode, and IAP or a static IP.
+import { Construct } from "constructs";
+import { ITerraformDependable } from "cdktf";
+import { ComputeInstance } from "@cdktf/provider-google/lib/compute-instance";
+import { ComputeAddress } from "@cdktf/provider-google/lib/compute-address";
+import { ComputeFirewall } from "@cdktf/provider-google/lib/compute-firewall";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
+import { IapTunnelInstanceIamMember } from "@cdktf/provider-google/lib/iap-tunnel-instance-iam-member";
+import { ComputeInstanceIamMember } from "@cdktf/provider-google/lib/compute-instance-iam-member";
+import type { IMlflowNetwork } from "./network";
+import type { IMlflowBackendDatabase } from "./database";
+import type { IMlflowArtifactStore } from "./artifact-store";
+import { IMlflowSecret, MlflowGeneratedSecret } from "./generated-secret";
+import {
+  DEFAULT_MLFLOW_VERSION, MlflowPermission, StartupScriptOptions, renderStartupScriptForTerraform,
+} from "../lib/startup-script";
+import {
+  Validator, MACHINE_TYPE, BOOT_IMAGE, MLFLOW_VERSION, IAM_MEMBER, SOURCE_RANGE, intRange, oneOf, checkCommonProps,
+} from "../lib/validation";
+
+/** Source range of IAP TCP forwarding (cloud.google.com/iap/docs/using-tcp-forwarding). */
+export const IAP_TCP_FORWARDING_RANGE = "35.235.240.0/20";
+
+/** VM options of `MlflowTrackingStack` (`server` prop). */
+export interface MlflowServerOptions {
+  /** @default "e2-medium" */
+  readonly machineType?: string;
+  /** A Debian-family image (the startup script uses apt). @default "debian-cloud/debian-12" */
+  readonly bootImage?: string;
+  /** @default 20 */
+  readonly bootDiskSizeGb?: number;
+  /** Port `mlflow server` listens on. @default 5000 */
+  readonly port?: number;
+  /**
+   * uvicorn worker processes. Each holds its own database pools, so small Cloud SQL tiers
+   * limit how many make sense.
+   * @default 2
+   */
+  readonly workers?: number;
+}
+
+/** How users reach the server (`access` prop). */
+export interface MlflowAccessOptions {
+  /**
+   * `private`: no ingress from the internet; users connect through an IAP TCP tunnel.
+   * `public`: a static external IP, reachable from `allowedSourceRanges` only.
+   * @default "private"
+   */
+  readonly mode?: "private" | "public";
+  /**
+   * Who may open an IAP tunnel to the server (private mode), e.g. `group:ml-team@example.com`.
+   * @default []
+   */
+  readonly iapMembers?: string[];
+  /** CIDR ranges allowed to reach the server in public mode (required there). @default [] */
+  readonly allowedSourceRanges?: string[];
+  /** Public DNS name to serve HTTPS on (public mode). @default - no domain */
+  readonly domain?: string;
+  /**
+   * Acknowledge that public mode without a domain serves plain HTTP: passwords and data
+   * cross the network unencrypted.
+   * @default false
+   */
+  readonly allowPlaintextHttp?: boolean;
+}
+
+/** MLflow authentication (`auth` prop). */
+export interface MlflowAuthOptions {
+  /** MLflow's `basic-auth` app with a generated admin password. @default true */
+  readonly basicAuth?: boolean;
+  /** Permission of every user on what others created. @default "READ" */
+  readonly defaultPermission?: MlflowPermission;
+}
+
+export interface MlflowTrackingServerProps extends MlflowServerOptions {
+  readonly projectId: string;
+  readonly region: string;
+  /** Zone of the VM. */
+  readonly zone: string;
+  /** @default "mlflow" */
+  readonly namePrefix?: string;
+  /** @default {} */
+  readonly labels?: Record<string, string>;
+  /** @default "3.18.0" */
+  readonly mlflowVersion?: string;
+  readonly network: IMlflowNetwork;
+  readonly database: IMlflowBackendDatabase;
+  readonly artifactStore: IMlflowArtifactStore;
+  /** @default { mode: "private" } */
+  readonly access?: MlflowAccessOptions;
+  /** @default { basicAuth: true, defaultPermission: "READ" } */
+  readonly auth?: MlflowAuthOptions;
+}
+
+const PERMISSIONS: readonly MlflowPermission[] = ["READ", "EDIT", "MANAGE", "NO_PERMISSIONS"];
+
+/** A Compute Engine VM running `mlflow server` with proxied artifact access. */
+export class MlflowTrackingServer extends Construct {
+  public readonly machineType: string;
+  public readonly bootImage: string;
+  public readonly bootDiskSizeGb: number;
+  public readonly port: number;
+  public readonly workers: number;
+  public readonly mlflowVersion: string;
+  public readonly accessMode: "private" | "public";
+  public readonly basicAuth: boolean;
+  public readonly defaultPermission: MlflowPermission;
+  /** VM name. */
+  public readonly instanceName: string;
+  public readonly zone: string;
+  /** The server's own service account. */
+  public readonly serviceAccountEmail: string;
+  /** URL clients set as MLFLOW_TRACKING_URI (through the tunnel in private mode). */
+  public readonly trackingUri: string;
+  /** Secret holding the MLflow admin password (basic auth only). */
+  public readonly adminPasswordSecret?: IMlflowSecret;
+  /** Static external IP (public mode only). */
+  public readonly externalIp?: string;
+  /** The `gcloud` command that opens the tunnel (private mode only). */
+  public readonly iapTunnelCommand?: string;
+  /** Network tag the firewall rules target. */
+  public readonly networkTag: string;
+
+  constructor(scope: Construct, id: string, props: MlflowTrackingServerProps) {
+    super(scope, id);
+    const namePrefix = props.namePrefix ?? "mlflow";
+    const access = props.access ?? {};
+    this.machineType = props.machineType ?? "e2-medium";
+    this.bootImage = props.bootImage ?? "debian-cloud/debian-12";
+    this.bootDiskSizeGb = props.bootDiskSizeGb ?? 20;
+    this.port = props.port ?? 5000;
+    this.workers = props.workers ?? 2;
+    this.mlflowVersion = props.mlflowVersion ?? DEFAULT_MLFLOW_VERSION;
+    this.accessMode = access.mode ?? "private";
+    this.basicAuth = props.auth?.basicAuth ?? true;
+    this.defaultPermission = props.auth?.defaultPermission ?? "READ";
+    this.zone = props.zone;
+    this.networkTag = `${namePrefix}-server`;
+    const v = new Validator();
+    checkCommonProps(v, props);
+    validateServerOptions(v, props);
+    v.throwIfInvalid(this.node.path);
+
+    const serviceAccount = new ServiceAccount(this, "ServiceAccount", {
+      project: props.projectId,
+      accountId: `${namePrefix}-server`,
+      displayName: "MLflow tracking server",
+      description: "Runs the MLflow tracking server VM (cdktf-mlflow-gcp): artifact bucket objects, its own secrets, logs and metrics.",
+    });
+    this.serviceAccountEmail = serviceAccount.email;
+    const member = `serviceAccount:${serviceAccount.email}`;
+
+    // Exactly what the server needs, each on the narrowest resource that grants it.
+    const grants: ITerraformDependable[] = [
+      props.artifactStore.grantReadWrite(member),
+      props.database.passwordSecret.grantAccess(member),
+    ];
+    for (const role of ["roles/logging.logWriter", "roles/monitoring.metricWriter"]) {
+      new ProjectIamMember(this, role === "roles/logging.logWriter" ? "LogWriter" : "MetricWriter", {
+        project: props.projectId,
+        role,
+        member,
+      });
+    }
+
+    let adminPassword: MlflowGeneratedSecret | undefined;
+    let flaskSecretKey: MlflowGeneratedSecret | undefined;
+    if (this.basicAuth) {
+      adminPassword = new MlflowGeneratedSecret(this, "AdminPassword", {
+        projectId: props.projectId,
+        secretId: `${namePrefix}-admin-password`,
+        labels: props.labels,
+      });
+      flaskSecretKey = new MlflowGeneratedSecret(this, "FlaskSecretKey", {
+        projectId: props.projectId,
+        secretId: `${namePrefix}-flask-secret-key`,
+        labels: props.labels,
+        length: 48,
+      });
+      grants.push(adminPassword.grantAccess(member), flaskSecretKey.grantAccess(member));
+      this.adminPasswordSecret = adminPassword;
+    }
+
+    let address: ComputeAddress | undefined;
+    if (this.accessMode === "public") {
+      address = new ComputeAddress(this, "Address", {
+        project: props.projectId,
+        region: props.region,
+        name: `${namePrefix}-ip`,
+        addressType: "EXTERNAL",
+        networkTier: "PREMIUM",
+        labels: props.labels,
+      });
+      this.externalIp = address.address;
+    }
+
+    const scriptOptions: StartupScriptOptions = {
+      projectId: props.projectId,
+      mlflowVersion: this.mlflowVersion,
+      port: this.port,
+      bindAddress: "0.0.0.0",
+      workers: this.workers,
+      databaseHost: props.database.host,
+      databasePort: props.database.port,
+      databaseName: props.database.databaseName,
+      databaseUser: props.database.userName,
+      databasePasswordSecret: props.database.passwordSecret.secretId,
+      artifactsDestination: props.artifactStore.artifactsUri,
+      basicAuth: this.basicAuth,
+      adminPasswordSecret: adminPassword?.secretId,
+      flaskSecretKeySecret: flaskSecretKey?.secretId,
+      defaultPermission: this.defaultPermission,
+      extraAllowedHosts: address ? [address.address, `${address.address}:${this.port}`] : [],
+      corsAllowedOrigins: address ? [`http://${address.address}:${this.port}`] : [],
+    };
+
+    const dependsOn = [...grants];
+    if (this.accessMode === "private" && props.network.internetEgress) dependsOn.push(props.network.internetEgress);
+
+    const instance = new ComputeInstance(this, "Resource", {
+      project: props.projectId,
+      zone: props.zone,
+      name: `${namePrefix}-server`,
+      machineType: this.machineType,
+      tags: [this.networkTag],
+      labels: props.labels,
+      bootDisk: {
+        autoDelete: true,
+        initializeParams: { image: this.bootImage, size: this.bootDiskSizeGb, type: "pd-balanced" },
+      },
+      networkInterface: [
+        {
+          subnetwork: props.network.subnetworkId,
+          // Private mode: no external IP at all; egress goes through Cloud NAT.
+          accessConfig: address ? [{ natIp: address.address, networkTier: "PREMIUM" }] : undefined,
+        },
+      ],
+      serviceAccount: { email: serviceAccount.email, scopes: ["cloud-platform"] },
+      shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
+      metadata: {
+        "enable-oslogin": "TRUE",
+        "block-project-ssh-keys": "TRUE",
+      },
+      // A changed script replaces the VM (it holds no state), so a new MLflow version or
+      // new flags take effect on the next deploy with no manual step.
+      metadataStartupScript: renderStartupScriptForTerraform(scriptOptions),
+      allowStoppingForUpdate: true,
+      dependsOn,
+    });
+    this.instanceName = instance.name;
+
+    this.createFirewallRules(props, access);
+
+    if (this.accessMode === "private") {
+      this.trackingUri = `http://localhost:${this.port}`;
+      this.iapTunnelCommand =
+        `gcloud compute start-iap-tunnel ${instance.name} ${this.port} --local-host-port=localhost:${this.port} --zone=${props.zone} --project=${props.projectId}`;
+      (access.iapMembers ?? []).forEach((iapMember, i) => {
+        new IapTunnelInstanceIamMember(this, `IapTunnelUser${i}`, {
+          project: props.projectId,
+          zone: props.zone,
+          instance: instance.name,
+          role: "roles/iap.tunnelResourceAccessor",
+          member: iapMember,
+        });
+        // `gcloud compute start-iap-tunnel` reads the instance before it connects
+        // (compute.instances.get); grant that on this one VM only.
+        new ComputeInstanceIamMember(this, `InstanceViewer${i}`, {
+          project: props.projectId,
+          zone: props.zone,
+          instanceName: instance.name,
+          role: "roles/compute.viewer",
+          member: iapMember,
+        });
+      });
+    } else {
+      this.trackingUri = `http://${address!.address}:${this.port}`;
+    }
+  }
+
+  private createFirewallRules(props: MlflowTrackingServerProps, access: MlflowAccessOptions): void {
+    const namePrefix = props.namePrefix ?? "mlflow";
+    const common = { project: props.projectId, network: props.network.networkName, direction: "INGRESS", targetTags: [this.networkTag] };
+    // SSH only through IAP, in both modes; in private mode the MLflow port too.
+    new ComputeFirewall(this, "IapIngress", {
+      ...common,
+      name: `${namePrefix}-allow-iap`,
+      description: "IAP TCP forwarding to the MLflow server (SSH and, in private mode, the MLflow port)",
+      sourceRanges: [IAP_TCP_FORWARDING_RANGE],
+      allow: [{ protocol: "tcp", ports: this.accessMode === "private" ? ["22", String(this.port)] : ["22"] }],
+    });
+    // Clients inside the VPC (training VMs, notebooks) reach MLflow directly.
+    new ComputeFirewall(this, "InternalIngress", {
+      ...common,
+      name: `${namePrefix}-allow-internal`,
+      description: "MLflow port from the server's own subnetwork",
+      sourceRanges: [props.network.subnetworkCidr],
+      allow: [{ protocol: "tcp", ports: [String(this.port)] }],
+    });
+    if (this.accessMode === "public") {
+      new ComputeFirewall(this, "PublicIngress", {
+        ...common,
+        name: `${namePrefix}-allow-mlflow`,
+        description: "MLflow port from the allowed source ranges (public mode)",
+        sourceRanges: access.allowedSourceRanges ?? [],
+        allow: [{ protocol: "tcp", ports: [String(this.port)] }],
+        logConfig: { metadata: "INCLUDE_ALL_METADATA" },
+      });
+    }
+  }
+}
+
+/** Server, access and auth options together (what `validateServerOptions` checks). */
+export interface MlflowServerValidationInput extends MlflowServerOptions {
+  readonly mlflowVersion?: string;
+  readonly access?: MlflowAccessOptions;
+  readonly auth?: MlflowAuthOptions;
+}
+
+/** Checks `mlflowVersion`, `server`, `access` and `auth`; adds every problem to `v`. */
+export function validateServerOptions(v: Validator, props: MlflowServerValidationInput): void {
+  const access = props.access ?? {};
+  const mode = access.mode ?? "private";
+  v.check("mlflowVersion", props.mlflowVersion, MLFLOW_VERSION.test, MLFLOW_VERSION.expected);
+  v.check("server.machineType", props.machineType, MACHINE_TYPE.test, MACHINE_TYPE.expected);
+  v.check("server.bootImage", props.bootImage, BOOT_IMAGE.test, BOOT_IMAGE.expected);
+  v.check("server.bootDiskSizeGb", props.bootDiskSizeGb, intRange(10, 65536).test, intRange(10, 65536).expected);
+  v.check("server.port", props.port, (p: number) => intRange(1024, 65535).test(p), `${intRange(1024, 65535).expected} (an unprivileged port)`);
+  v.check("server.workers", props.workers, intRange(1, 32).test, intRange(1, 32).expected);
+  v.check("access.mode", access.mode, oneOf(["private", "public"]).test, oneOf(["private", "public"]).expected);
+  v.check("auth.defaultPermission", props.auth?.defaultPermission, oneOf(PERMISSIONS).test, oneOf(PERMISSIONS).expected);
+  (access.iapMembers ?? []).forEach((m, i) => v.check(`access.iapMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
+  (access.allowedSourceRanges ?? []).forEach((r, i) => v.check(`access.allowedSourceRanges[${i}]`, r, SOURCE_RANGE.test, SOURCE_RANGE.expected));
+  if (mode === "public") {
+    if ((access.allowedSourceRanges ?? []).length === 0) {
+      v.fail("access.allowedSourceRanges", access.allowedSourceRanges, 'at least one CIDR range in public mode (who may reach the server, e.g. ["203.0.113.0/24"])');
+    }
+    if (access.domain !== undefined) {
+      v.fail("access.domain", access.domain, "no domain: HTTPS with a domain is not available in this version; use private mode, or public mode with allowPlaintextHttp: true");
+    } else if (access.allowPlaintextHttp !== true) {
+      v.fail("access.allowPlaintextHttp", access.allowPlaintextHttp, "true in public mode without a domain, to acknowledge that passwords and data then cross the network unencrypted");
+    }
+  } else {
+    if (access.allowedSourceRanges !== undefined) {
+      v.fail("access.allowedSourceRanges", access.allowedSourceRanges, 'no value in private mode (nothing is reachable from the internet); use mode: "public"');
+    }
+    if (access.domain !== undefined) v.fail("access.domain", access.domain, 'no value in private mode (a domain needs mode: "public")');
+    if (access.allowPlaintextHttp !== undefined) v.fail("access.allowPlaintextHttp", access.allowPlaintextHttp, "no value in private mode (the IAP tunnel is encrypted)");
+  }
+  if (mode === "public" && access.iapMembers !== undefined && access.iapMembers.length > 0) {
+    v.fail("access.iapMembers", access.iapMembers, "no value in public mode (IAP tunnels to the MLflow port exist in private mode only)");
+  }
+}

@@ -1,0 +1,234 @@
+// Prop validation shared by the stack and the sub-constructs: one error class that
+// names the prop path, the bad value and what is accepted, and a collector that gathers
+// every problem of a construct before throwing (a user fixes them all in one go).
+import { Token } from "cdktf";
+
+/** One rejected prop value. */
+export interface ValidationProblem {
+  /** Path of the prop, e.g. `database.tier`. */
+  readonly path: string;
+  /** The value that was given. */
+  readonly value: unknown;
+  /** What would be accepted. */
+  readonly expected: string;
+}
+
+/**
+ * The one error class for bad props. Its message lists every problem of a construct:
+ * prop path, bad value and what is accepted.
+ */
+export class MlflowValidationError extends Error {
+  /** Every problem found, in the order the props were checked. */
+  public readonly problems: readonly ValidationProblem[];
+  /** The construct path (`mlflow/Database`) whose props were rejected. */
+  public readonly constructPath: string;
+
+  constructor(constructPath: string, problems: readonly ValidationProblem[]) {
+    const lines = problems.map((p) => `  - ${p.path}: ${describe(p.value)} is not valid; expected ${p.expected}`);
+    super(`Invalid props for ${constructPath} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`);
+    this.name = "MlflowValidationError";
+    this.problems = problems;
+    this.constructPath = constructPath;
+    Object.setPrototypeOf(this, MlflowValidationError.prototype);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "(missing)";
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** Whether a value is (or contains) a Terraform token, which cannot be checked at synth. */
+export function isToken(value: unknown): boolean {
+  if (typeof value === "string" || typeof value === "number") return Token.isUnresolved(value);
+  if (Array.isArray(value)) return Token.isUnresolved(value);
+  return false;
+}
+
+/**
+ * Collects problems; `check` skips values that are Terraform tokens, since they are only
+ * known at apply time.
+ */
+export class Validator {
+  private readonly problems: ValidationProblem[] = [];
+
+  /** Records a problem when `ok` is false. Tokens are never checked. */
+  check(path: string, value: unknown, ok: (v: never) => boolean, expected: string): void {
+    if (value === undefined || isToken(value)) return;
+    if (!ok(value as never)) this.problems.push({ path, value, expected });
+  }
+
+  /** Records a problem unconditionally (for prop combinations). */
+  fail(path: string, value: unknown, expected: string): void {
+    this.problems.push({ path, value, expected });
+  }
+
+  /** Records a problem when a required value is missing or empty. */
+  required(path: string, value: unknown, expected: string): void {
+    if (value === undefined || value === null || value === "") this.fail(path, value, expected);
+  }
+
+  get hasProblems(): boolean {
+    return this.problems.length > 0;
+  }
+
+  /** Throws one `MlflowValidationError` with every problem found, if any. */
+  throwIfInvalid(constructPath: string): void {
+    if (this.problems.length > 0) throw new MlflowValidationError(constructPath, this.problems);
+  }
+}
+
+// ---- rules, as small predicates with the text that explains them -------------------------
+
+/** GCP project ids: 6–30 chars, lowercase letters, digits, hyphens, starting with a letter. */
+export const PROJECT_ID = {
+  test: (v: string) => /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(v),
+  expected: "a GCP project id: 6-30 lowercase letters, digits or hyphens, starting with a letter, not ending with a hyphen",
+};
+
+/** Regions look like `europe-west1`, `us-central1`, `northamerica-northeast2`. */
+export const REGION = {
+  test: (v: string) => /^[a-z]+-[a-z]+[0-9]{1,2}$/.test(v),
+  expected: 'a GCP region such as "europe-west1"',
+};
+
+/** Lowercase RFC 1035 label used as the prefix of every resource name. */
+export const NAME_PREFIX_MAX = 20;
+export const NAME_PREFIX = {
+  test: (v: string) => v.length <= NAME_PREFIX_MAX && /^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(v),
+  expected: `1-${NAME_PREFIX_MAX} lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen (it prefixes every resource name, e.g. the 30-character service account id)`,
+};
+
+/** GCP label keys and values (lowercase, 63 characters). */
+export const LABEL_KEY = {
+  test: (v: string) => /^[a-z][a-z0-9_-]{0,62}$/.test(v),
+  expected: "a label key: 1-63 lowercase letters, digits, underscores or hyphens, starting with a letter",
+};
+export const LABEL_VALUE = {
+  test: (v: string) => typeof v === "string" && /^[a-z0-9_-]{0,63}$/.test(v),
+  expected: "a label value: at most 63 lowercase letters, digits, underscores or hyphens",
+};
+
+/** An IPv4 CIDR block with its prefix within [min, max]. */
+export function ipv4Cidr(min: number, max: number) {
+  return {
+    test: (v: string) => {
+      const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
+      if (!m) return false;
+      const octets = m.slice(1, 5).map(Number);
+      const prefix = Number(m[5]);
+      if (octets.some((o) => o > 255) || prefix < min || prefix > max) return false;
+      // host bits must be zero, or GCP rejects the range
+      const ip = ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
+      const hostBits = prefix === 0 ? 0xffffffff : (2 ** (32 - prefix)) - 1;
+      return (ip & hostBits) >>> 0 === 0;
+    },
+    expected: `an IPv4 CIDR block such as "10.20.0.0/24" with a prefix length from /${min} to /${max} and no host bits set`,
+  };
+}
+
+/** A source range for a firewall rule: IPv4 or IPv6 CIDR. */
+export const SOURCE_RANGE = {
+  test: (v: string) => ipv4Cidr(0, 32).test(v) || /^[0-9a-fA-F:]+:[0-9a-fA-F:]*\/(\d{1,3})$/.test(v) && Number(v.split("/")[1]) <= 128,
+  expected: 'an IPv4 or IPv6 CIDR block such as "203.0.113.0/24"',
+};
+
+/** IAM members a human or a workload can be. */
+export const IAM_MEMBER = {
+  test: (v: string) =>
+    /^(user|group|serviceAccount):[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v) || /^domain:[a-z0-9.-]+\.[a-z]{2,}$/.test(v),
+  expected: 'an IAM member such as "user:ada@example.com", "group:ml-team@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com" or "domain:example.com"',
+};
+
+/** Cloud SQL tiers that an ENTERPRISE-edition PostgreSQL instance accepts. */
+export const SQL_TIER = {
+  test: (v: string) => /^db-(f1-micro|g1-small|custom-\d{1,2}-\d{3,6})$/.test(v),
+  expected: 'a Cloud SQL tier for PostgreSQL on the ENTERPRISE edition: "db-f1-micro", "db-g1-small" or "db-custom-<vCPUs>-<memory MiB>"',
+};
+
+export const POSTGRES_VERSIONS = ["POSTGRES_13", "POSTGRES_14", "POSTGRES_15", "POSTGRES_16", "POSTGRES_17"] as const;
+
+/** Compute Engine machine types such as `e2-medium`, `n2-standard-4`, `e2-custom-4-8192`. */
+export const MACHINE_TYPE = {
+  test: (v: string) => /^[a-z][a-z0-9]*-[a-z0-9]+(-[a-z0-9]+)*$/.test(v),
+  expected: 'a Compute Engine machine type such as "e2-medium" or "n2-standard-4"',
+};
+
+/** Debian or Ubuntu images, as `project/family` or a full image path. */
+export const BOOT_IMAGE = {
+  test: (v: string) =>
+    /^[a-z][a-z0-9-]*\/[a-z0-9][a-z0-9-]*$/.test(v) ||
+    /^projects\/[a-z][a-z0-9-]*\/global\/images\/(family\/)?[a-z0-9][a-z0-9-]*$/.test(v),
+  expected: 'an image as "project/family" (e.g. "debian-cloud/debian-12") or "projects/<p>/global/images/<image>"',
+};
+
+/** MLflow 3 releases from 3.5.0 on: the first with `--allowed-hosts` (the host check). */
+export const MLFLOW_VERSION = {
+  test: (v: string) => {
+    const m = /^3\.(\d{1,3})\.(\d{1,3})$/.exec(v);
+    return m !== null && Number(m[1]) >= 5;
+  },
+  expected: 'an exact MLflow release "3.Y.Z" from 3.5.0 on (the first with --allowed-hosts), e.g. "3.18.0"',
+};
+
+/** GCS bucket names (the rules for names without dots). */
+export const BUCKET_NAME = {
+  test: (v: string) =>
+    v.length >= 3 &&
+    v.length <= 63 &&
+    /^[a-z0-9][a-z0-9_-]*[a-z0-9]$/.test(v) &&
+    !v.startsWith("goog") &&
+    !/g[o0][o0]gle/.test(v),
+  expected: "a GCS bucket name: 3-63 lowercase letters, digits, hyphens or underscores, starting and ending with a letter or digit, not starting with \"goog\" and not containing \"google\"",
+};
+
+/** Integer in [min, max]. */
+export function intRange(min: number, max: number) {
+  return {
+    test: (v: number) => Number.isInteger(v) && v >= min && v <= max,
+    expected: `a whole number from ${min} to ${max}`,
+  };
+}
+
+/** One of a fixed list of values. */
+export function oneOf<T extends string>(values: readonly T[]) {
+  return {
+    test: (v: string) => (values as readonly string[]).includes(v),
+    expected: `one of ${values.map((x) => JSON.stringify(x)).join(", ")}`,
+  };
+}
+
+/** Resource names of the GCE/VPC kind (RFC 1035), or a full resource path. */
+export const NETWORK_REF = {
+  test: (v: string) =>
+    /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v) || /^(https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[a-z][a-z0-9-]*\/(global|regions\/[a-z0-9-]+)\/(networks|subnetworks)\/[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v),
+  expected: 'a network or subnetwork name (e.g. "default") or its full path "projects/<p>/global/networks/<name>"',
+};
+
+/** Props every construct of this library shares. */
+export interface CommonProps {
+  readonly projectId: string;
+  readonly region: string;
+  readonly zone?: string;
+  readonly namePrefix?: string;
+  readonly labels?: Record<string, string>;
+}
+
+/** Checks the props every construct shares (project, region, zone, prefix, labels). */
+export function checkCommonProps(v: Validator, props: CommonProps): void {
+  v.required("projectId", props.projectId, PROJECT_ID.expected);
+  v.check("projectId", props.projectId, PROJECT_ID.test, PROJECT_ID.expected);
+  v.required("region", props.region, REGION.expected);
+  v.check("region", props.region, REGION.test, REGION.expected);
+  if (props.zone !== undefined && !isToken(props.region)) {
+    v.check("zone", props.zone, (z: string) => z.startsWith(`${props.region}-`) && /^[a-z]+-[a-z]+[0-9]{1,2}-[a-z]$/.test(z),
+      `a zone of region ${props.region}, such as "${props.region}-b"`);
+  }
+  v.check("namePrefix", props.namePrefix, NAME_PREFIX.test, NAME_PREFIX.expected);
+  const labels = props.labels ?? {};
+  if (Object.keys(labels).length > 64) v.fail("labels", `${Object.keys(labels).length} labels`, "at most 64 labels");
+  for (const [key, value] of Object.entries(labels)) {
+    v.check(`labels (key ${JSON.stringify(key)})`, key, LABEL_KEY.test, LABEL_KEY.expected);
+    v.check(`labels.${key}`, value, LABEL_VALUE.test, LABEL_VALUE.expected);
+  }
+}

@@ -1,0 +1,246 @@
+#!/bin/bash
+# MLflow tracking server bootstrap, rendered by cdktf-mlflow-gcp from
+# templates/startup-script.sh.
+#
+# Compute Engine runs this script on every boot, so every step is idempotent: OS packages
+# and the Python environment are installed only when missing or when the pinned set changed,
+# configuration is rewritten from Secret Manager, and the server is restarted only when
+# something it reads has changed. No secret value is in this script: secrets are fetched at
+# boot into root-only files. The VM holds no state of its own (Cloud SQL and GCS do).
+set -Eeuo pipefail
+umask 022
+
+# ---- settings, filled in by the renderer (every value shell-quoted) ---------------------
+PROJECT_ID={{PROJECT_ID}}
+PIP_REQUIREMENTS=({{PIP_REQUIREMENTS}})
+DB_HOST={{DB_HOST}}
+DB_PORT={{DB_PORT}}
+DB_NAME={{DB_NAME}}
+DB_USER={{DB_USER}}
+DB_PASSWORD_SECRET={{DB_PASSWORD_SECRET}}
+BASIC_AUTH={{BASIC_AUTH}}
+ADMIN_PASSWORD_SECRET={{ADMIN_PASSWORD_SECRET}}
+FLASK_SECRET_KEY_SECRET={{FLASK_SECRET_KEY_SECRET}}
+MLFLOW_PORT={{MLFLOW_PORT}}
+# The systemd unit and the basic-auth INI, with @MARKERS@ for what is only known at boot.
+MLFLOW_UNIT_TEMPLATE={{MLFLOW_UNIT}}
+BASIC_AUTH_INI_TEMPLATE={{BASIC_AUTH_INI}}
+DB_UPGRADE_SCRIPT={{DB_UPGRADE_SCRIPT}}
+
+# ---- fixed layout on the VM --------------------------------------------------------------
+readonly MLFLOW_HOME=/opt/mlflow
+readonly VENV_LINK=$MLFLOW_HOME/venv
+readonly CONFIG_DIR=/etc/mlflow
+readonly ENV_FILE=$CONFIG_DIR/mlflow.env
+readonly AUTH_INI=$CONFIG_DIR/basic_auth.ini
+readonly UNIT_FILE=/etc/systemd/system/mlflow.service
+readonly DB_UPGRADE_FILE=$MLFLOW_HOME/bin/mlflow-db-upgrade.py
+readonly METADATA_URL=http://metadata.google.internal/computeMetadata/v1
+readonly SECRET_MANAGER_URL=https://secretmanager.googleapis.com/v1
+readonly OS_PACKAGES=(python3-venv curl ca-certificates)
+# Fetch retries: a new service account's IAM grants can take a minute to apply.
+readonly SECRET_ATTEMPTS=12 SECRET_RETRY_SECONDS=10
+# First boot creates the schema; give the server up to 10 minutes to answer /health.
+readonly HEALTH_ATTEMPTS=120 HEALTH_RETRY_SECONDS=5
+
+log() { echo "mlflow-startup: $*"; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+trap 'rc=$?; log "ERROR: line $LINENO: command failed with exit code $rc: $BASH_COMMAND"' ERR
+
+# fill TEXT MARKER VALUE: prints TEXT with every MARKER replaced by VALUE, literally
+# (no glob or & handling, unlike ${var//pattern/replacement} in bash 5.2).
+fill() {
+  local text=$1 marker=$2 value=$3 out=""
+  while [[ $text == *"$marker"* ]]; do
+    out+=${text%%"$marker"*}$value
+    text=${text#*"$marker"}
+  done
+  printf '%s' "$out$text"
+}
+
+CONFIG_CHANGED=0
+# write_file PATH MODE: replaces PATH atomically with standard input, only if it differs;
+# sets CONFIG_CHANGED=1 when it did. New files start as 0600 (mktemp), so a secret is never
+# readable by others, not even for a moment.
+write_file() {
+  local path=$1 mode=$2 tmp
+  tmp=$(mktemp "$path.XXXXXX")
+  cat >"$tmp"
+  chmod "$mode" "$tmp"
+  if [[ -f $path ]] && cmp -s "$tmp" "$path"; then
+    rm -f "$tmp"
+    return 0
+  fi
+  mv -f "$tmp" "$path"
+  CONFIG_CHANGED=1
+  log "wrote $path"
+}
+
+install_os_packages() {
+  local pkg missing=()
+  for pkg in "${OS_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then
+    log "OS packages present"
+    return 0
+  fi
+  log "installing OS packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q || die "apt-get update failed: are the Debian mirrors reachable (Cloud NAT or an external IP)?"
+  apt-get install -y -q --no-install-recommends "${missing[@]}" || die "apt-get install ${missing[*]} failed"
+}
+
+ensure_user() {
+  if ! id -u mlflow >/dev/null 2>&1; then
+    useradd --system --user-group --no-create-home --home-dir /var/lib/mlflow --shell /usr/sbin/nologin mlflow
+    log "created system user mlflow"
+  fi
+}
+
+VENV_CHANGED=0
+# One virtualenv per pinned requirement set (venv-<hash>), switched in by an atomic symlink:
+# a version bump installs next to the running server and takes effect at the restart.
+install_mlflow() {
+  local wanted hash dir
+  wanted=$(printf '%s\n' "${PIP_REQUIREMENTS[@]}")
+  hash=$(printf '%s' "$wanted" | sha256sum | cut -c1-16)
+  dir=$MLFLOW_HOME/venv-$hash
+  mkdir -p "$MLFLOW_HOME/bin"
+  if [[ -f $dir/.complete ]]; then
+    log "Python environment up to date: ${PIP_REQUIREMENTS[*]}"
+  else
+    log "installing ${PIP_REQUIREMENTS[*]} into $dir"
+    rm -rf "$dir"
+    python3 -m venv "$dir" || die "python3 -m venv $dir failed"
+    if ! "$dir/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check "${PIP_REQUIREMENTS[@]}"; then
+      rm -rf "$dir"
+      die "pip install ${PIP_REQUIREMENTS[*]} failed: is PyPI reachable (Cloud NAT or an external IP)?"
+    fi
+    printf '%s\n' "$wanted" >"$dir/requirements.txt"
+    touch "$dir/.complete"
+  fi
+  if [[ $(readlink "$VENV_LINK" 2>/dev/null || true) != "$dir" ]]; then
+    ln -sfn "$dir" "$VENV_LINK.new"
+    mv -fT "$VENV_LINK.new" "$VENV_LINK"
+    VENV_CHANGED=1
+    log "switched $VENV_LINK to $dir"
+  fi
+}
+
+# Environments of earlier pins; removed only once the new server is healthy.
+remove_old_venvs() {
+  local current old
+  current=$(readlink "$VENV_LINK")
+  for old in "$MLFLOW_HOME"/venv-*; do
+    if [[ -d $old && $old != "$current" ]]; then
+      rm -rf "$old"
+      log "removed old environment $old"
+    fi
+  done
+}
+
+metadata() {
+  curl -fsS --retry 5 --retry-connrefused -H 'Metadata-Flavor: Google' "$METADATA_URL/$1"
+}
+
+# fetch_secret NAME: prints the latest version of a Secret Manager secret. The access token
+# reaches curl on standard input (--config -), never on a command line.
+fetch_secret() {
+  local name=$1 token body
+  token=$(metadata instance/service-accounts/default/token |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') || return 1
+  body=$(printf 'header = "Authorization: Bearer %s"\n' "$token" |
+    curl -fsS --config - "$SECRET_MANAGER_URL/projects/$PROJECT_ID/secrets/$name/versions/latest:access") || return 1
+  printf '%s' "$body" |
+    python3 -c 'import base64, json, sys; sys.stdout.write(base64.b64decode(json.load(sys.stdin)["payload"]["data"]).decode())'
+}
+
+# read_secret VAR NAME: sets VAR to the secret's value, retrying while IAM grants settle.
+# Stops the script (before the server is touched) when the secret cannot be read.
+read_secret() {
+  local var=$1 name=$2 value="" attempt
+  for ((attempt = 1; attempt <= SECRET_ATTEMPTS; attempt++)); do
+    if value=$(fetch_secret "$name") && [[ -n $value ]]; then
+      break
+    fi
+    value=""
+    log "Secret Manager: cannot read secret $name yet (attempt $attempt of $SECRET_ATTEMPTS)"
+    ((attempt == SECRET_ATTEMPTS)) || sleep "$SECRET_RETRY_SECONDS"
+  done
+  [[ -n $value ]] || die "cannot read secret $name from Secret Manager in project $PROJECT_ID (is the Secret Manager API reachable, and does the server's service account have roles/secretmanager.secretAccessor on it?)"
+  # Values go into a systemd EnvironmentFile and an INI file: one line, no quotes or backslashes.
+  [[ $value != *[$'\n\r\'"\\']* ]] || die "secret $name holds a newline, a quote or a backslash; use a single-line value without them"
+  printf -v "$var" '%s' "$value"
+}
+
+url_encode() {
+  python3 -c 'import sys, urllib.parse; sys.stdout.write(urllib.parse.quote(sys.stdin.read(), safe=""))'
+}
+
+main() {
+  log "starting (MLflow ${PIP_REQUIREMENTS[0]})"
+  install_os_packages
+  ensure_user
+  install_mlflow
+
+  local db_password internal_ip backend_uri admin_password="" flask_secret_key=""
+  read_secret db_password "$DB_PASSWORD_SECRET"
+  if [[ $BASIC_AUTH == true ]]; then
+    read_secret admin_password "$ADMIN_PASSWORD_SECRET"
+    read_secret flask_secret_key "$FLASK_SECRET_KEY_SECRET"
+  fi
+  internal_ip=$(metadata instance/network-interfaces/0/ip) || die "cannot read the VM's internal IP from the metadata server"
+
+  backend_uri="postgresql://$(printf '%s' "$DB_USER" | url_encode):$(printf '%s' "$db_password" | url_encode)@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=require"
+
+  install -d -m 0700 -o root -g root "$CONFIG_DIR"
+  {
+    printf "MLFLOW_BACKEND_STORE_URI='%s'\n" "$backend_uri"
+    if [[ $BASIC_AUTH == true ]]; then
+      printf "MLFLOW_FLASK_SERVER_SECRET_KEY='%s'\n" "$flask_secret_key"
+    fi
+  } | write_file "$ENV_FILE" 0600
+  if [[ $BASIC_AUTH == true ]]; then
+    # configparser reads the INI: a literal % must be written %%.
+    local ini
+    ini=$(fill "$BASIC_AUTH_INI_TEMPLATE" @DATABASE_URI@ "${backend_uri//%/%%}")
+    ini=$(fill "$ini" @ADMIN_PASSWORD@ "${admin_password//%/%%}")
+    printf '%s\n' "$ini" | write_file "$AUTH_INI" 0600
+  else
+    if [[ -f $AUTH_INI ]]; then
+      rm -f "$AUTH_INI"
+      CONFIG_CHANGED=1
+    fi
+  fi
+  printf '%s\n' "$DB_UPGRADE_SCRIPT" | write_file "$DB_UPGRADE_FILE" 0644
+  fill "$MLFLOW_UNIT_TEMPLATE" @INTERNAL_IP@ "$internal_ip" | write_file "$UNIT_FILE" 0644
+
+  systemctl daemon-reload
+  systemctl enable mlflow.service
+  if ((CONFIG_CHANGED || VENV_CHANGED)); then
+    # Stop first (waits for the old process to exit), then start without waiting: the
+    # unit's ExecStartPre migrates the schema and may retry until the database answers.
+    log "configuration or MLflow version changed: restarting mlflow.service"
+    systemctl stop mlflow.service
+  fi
+  systemctl start --no-block mlflow.service
+
+  local attempt
+  for ((attempt = 1; attempt <= HEALTH_ATTEMPTS; attempt++)); do
+    if curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$MLFLOW_PORT/health"; then
+      log "MLflow is healthy on port $MLFLOW_PORT"
+      remove_old_venvs
+      log "done"
+      return 0
+    fi
+    sleep "$HEALTH_RETRY_SECONDS"
+  done
+  log "ERROR: MLflow did not answer /health after $((HEALTH_ATTEMPTS * HEALTH_RETRY_SECONDS)) s; systemd keeps restarting it (see: journalctl -u mlflow.service)"
+  exit 2
+}
+
+main "$@"
