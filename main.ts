@@ -12,3 +12,7 @@ new MlflowTrackingStack(app, "mlflow", {
   access: { mode: "private", iapMembers },
 });
 app.synth();
+
+// cdktf's default output directory; `cdktf deploy` (cdktf CLI + Terraform) applies it.
+console.log(`Synthesized stack "mlflow" to cdktf.out/stacks/mlflow/cdk.tf.json (project ${process.env.GOOGLE_CLOUD_PROJECT ?? "my-mlflow-project"}).
+Next: set GOOGLE_CLOUD_PROJECT (and MLFLOW_IAP_MEMBERS) and run \`cdktf deploy\`, or use MlflowTrackingStack from your own app (see README.md).`);

@@ -48,7 +48,11 @@ die() {
   log "ERROR: $*"
   exit 1
 }
-trap 'rc=$?; log "ERROR: line $LINENO: command failed with exit code $rc: $BASH_COMMAND"' ERR
+on_error() {
+  local rc=$?
+  log "ERROR: line $1: command failed with exit code $rc: $BASH_COMMAND"
+}
+trap 'on_error "$LINENO"' ERR
 
 # fill TEXT MARKER VALUE: prints TEXT with every MARKER replaced by VALUE, literally
 # (no glob or & handling, unlike ${var//pattern/replacement} in bash 5.2).

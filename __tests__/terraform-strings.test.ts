@@ -1,0 +1,59 @@
+// Terraform reads ${…} and %{…} in every string of the synthesized JSON. The only ones left
+// must be references to things the stack declares; the script's shell syntax must reach the
+// VM unchanged.
+import { synthStack, vmScript, TfJson, SCRIPT_OPTIONS } from "./helpers";
+import { renderStartupScript } from "../lib";
+
+const SCENARIOS: Array<[string, object]> = [
+  ["private default", {}],
+  ["public plain HTTP", { access: { mode: "public", allowedSourceRanges: ["203.0.113.0/24"], allowPlaintextHttp: true } }],
+  ["existing network", { network: { existingNetwork: "default", existingSubnetwork: "default" } }],
+  ["no basic auth", { auth: { basicAuth: false } }],
+];
+
+/** Every live interpolation (`${` not escaped as `$${`) and template directive in a text. */
+function liveInterpolations(text: string): string[] {
+  return [...text.matchAll(/(?<!\$)\$\{([^}]*)\}/g)].map((m) => m[1]);
+}
+
+function declared(json: TfJson): Set<string> {
+  const names = new Set<string>();
+  for (const [type, rs] of Object.entries(json.resource)) for (const n of Object.keys(rs)) names.add(`${type}.${n}`);
+  for (const [type, ds] of Object.entries(json.data ?? {})) for (const n of Object.keys(ds)) names.add(`data.${type}.${n}`);
+  return names;
+}
+
+describe.each(SCENARIOS)("%s", (_name, props) => {
+  const { json, text } = synthStack(props);
+
+  test("every ${…} in the JSON refers to a declared resource or data source", () => {
+    const known = declared(json);
+    const found = liveInterpolations(text);
+    expect(found.length).toBeGreaterThan(0);
+    for (const expr of found) {
+      const m = /^(data\.[a-z0-9_]+\.[A-Za-z0-9_-]+|[a-z0-9_]+\.[A-Za-z0-9_-]+)(\.[a-z0-9_]+)*$/.exec(expr);
+      expect({ expr, ok: m !== null && known.has(m[1]) }).toEqual({ expr, ok: true });
+    }
+  });
+
+  test("no live %{…} template directive anywhere", () => {
+    expect(text).not.toMatch(/(?<!%)%\{/);
+  });
+
+  test("the script the VM receives is the rendered template, shell syntax intact", () => {
+    const script = vmScript(json);
+    expect(script).toContain("dpkg-query -W -f='${Status}'");
+    expect(script).toContain('"${PIP_REQUIREMENTS[@]}"');
+    // Only the construct's own references remain as Terraform interpolations.
+    const refs = liveInterpolations(JSON.stringify(json.resource.google_compute_instance));
+    for (const r of refs) expect(r).toMatch(/^(google_|data\.google_)/);
+  });
+});
+
+test("the synthesized script equals renderStartupScript with the references filled in", () => {
+  const { json } = synthStack();
+  const script = vmScript(json)
+    .replace("'${google_sql_database_instance.Database_B269D8BB.private_ip_address}'", "10.91.0.3")
+    .replace("${google_storage_bucket.ArtifactStore_8A81FDFB.name}", "acme-ml-prod-mlflow-artifacts");
+  expect(script).toBe(renderStartupScript(SCRIPT_OPTIONS));
+});

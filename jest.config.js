@@ -1,0 +1,11 @@
+// Tests are transpiled without type checking (fast); `npm test` type-checks everything once
+// with `tsc --noEmit` first.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/__tests__"],
+  testMatch: ["**/*.test.ts"],
+  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
+  moduleFileExtensions: ["ts", "js", "json"],
+  testTimeout: 60000,
+};
