@@ -10,6 +10,7 @@ import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
 import { IapTunnelInstanceIamMember } from "@cdktf/provider-google/lib/iap-tunnel-instance-iam-member";
 import { ComputeInstanceIamMember } from "@cdktf/provider-google/lib/compute-instance-iam-member";
+import { DnsRecordSet } from "@cdktf/provider-google/lib/dns-record-set";
 import type { IMlflowNetwork } from "./network";
 import type { IMlflowBackendDatabase } from "./database";
 import type { IMlflowArtifactStore } from "./artifact-store";
@@ -18,7 +19,8 @@ import {
   DEFAULT_MLFLOW_VERSION, MlflowPermission, StartupScriptOptions, renderStartupScriptForTerraform,
 } from "../lib/startup-script";
 import {
-  Validator, MACHINE_TYPE, BOOT_IMAGE, MLFLOW_VERSION, IAM_MEMBER, SOURCE_RANGE, intRange, oneOf, checkCommonProps,
+  Validator, MACHINE_TYPE, BOOT_IMAGE, MLFLOW_VERSION, IAM_MEMBER, SOURCE_RANGE, DOMAIN, DNS_ZONE, intRange, oneOf,
+  checkCommonProps,
 } from "../lib/validation";
 
 /** Source range of IAP TCP forwarding (cloud.google.com/iap/docs/using-tcp-forwarding). */
@@ -57,8 +59,21 @@ export interface MlflowAccessOptions {
   readonly iapMembers?: string[];
   /** CIDR ranges allowed to reach the server in public mode (required there). @default [] */
   readonly allowedSourceRanges?: string[];
-  /** Public DNS name to serve HTTPS on (public mode). @default - no domain */
+  /**
+   * Public DNS name to serve HTTPS on (public mode), e.g. `mlflow.example.com`. Caddy on the
+   * VM obtains a Let's Encrypt certificate for it once its A record points at the static IP,
+   * and proxies to MLflow, which then listens on 127.0.0.1 only. Port 443 is open to
+   * `allowedSourceRanges`, port 80 to the internet (the certificate authority must reach the
+   * HTTP-01 challenge there; Caddy answers it and redirects everything else to HTTPS).
+   * @default - no domain (plain HTTP, which needs `allowPlaintextHttp: true`)
+   */
   readonly domain?: string;
+  /**
+   * Name of a Cloud DNS managed zone in the project that holds `domain`: the stack creates
+   * the A record. Without it, the output `dns_record_needed` says which record to create.
+   * @default - no record is created
+   */
+  readonly dnsZone?: string;
   /**
    * Acknowledge that public mode without a domain serves plain HTTP: passwords and data
    * cross the network unencrypted.
@@ -123,6 +138,10 @@ export class MlflowTrackingServer extends Construct {
   public readonly iapTunnelCommand?: string;
   /** Network tag the firewall rules target. */
   public readonly networkTag: string;
+  /** Domain served over HTTPS (public mode with a domain). */
+  public readonly domain?: string;
+  /** The A record to create by hand (a domain without `dnsZone`). */
+  public readonly dnsRecordNeeded?: string;
 
   constructor(scope: Construct, id: string, props: MlflowTrackingServerProps) {
     super(scope, id);
@@ -139,6 +158,7 @@ export class MlflowTrackingServer extends Construct {
     this.defaultPermission = props.auth?.defaultPermission ?? "READ";
     this.zone = props.zone;
     this.networkTag = `${namePrefix}-server`;
+    this.domain = this.accessMode === "public" ? access.domain : undefined;
     const v = new Validator();
     checkCommonProps(v, props);
     validateServerOptions(v, props);
@@ -201,7 +221,8 @@ export class MlflowTrackingServer extends Construct {
       projectId: props.projectId,
       mlflowVersion: this.mlflowVersion,
       port: this.port,
-      bindAddress: "0.0.0.0",
+      // Behind Caddy, MLflow is reachable only through the proxy.
+      bindAddress: this.domain ? "127.0.0.1" : "0.0.0.0",
       workers: this.workers,
       databaseHost: props.database.host,
       databasePort: props.database.port,
@@ -213,8 +234,13 @@ export class MlflowTrackingServer extends Construct {
       adminPasswordSecret: adminPassword?.secretId,
       flaskSecretKeySecret: flaskSecretKey?.secretId,
       defaultPermission: this.defaultPermission,
-      extraAllowedHosts: address ? [address.address, `${address.address}:${this.port}`] : [],
-      corsAllowedOrigins: address ? [`http://${address.address}:${this.port}`] : [],
+      extraAllowedHosts: this.domain
+        ? [this.domain, `${this.domain}:443`]
+        : address ? [address.address, `${address.address}:${this.port}`] : [],
+      corsAllowedOrigins: this.domain
+        ? [`https://${this.domain}`]
+        : address ? [`http://${address.address}:${this.port}`] : [],
+      domain: this.domain,
     };
 
     const dependsOn = [...grants];
@@ -276,6 +302,20 @@ export class MlflowTrackingServer extends Construct {
           member: iapMember,
         });
       });
+    } else if (this.domain) {
+      this.trackingUri = `https://${this.domain}`;
+      if (access.dnsZone) {
+        new DnsRecordSet(this, "DnsRecord", {
+          project: props.projectId,
+          managedZone: access.dnsZone,
+          name: `${this.domain}.`,
+          type: "A",
+          ttl: 300,
+          rrdatas: [address!.address],
+        });
+      } else {
+        this.dnsRecordNeeded = `${this.domain}. 300 IN A ${address!.address}`;
+      }
     } else {
       this.trackingUri = `http://${address!.address}:${this.port}`;
     }
@@ -292,22 +332,38 @@ export class MlflowTrackingServer extends Construct {
       sourceRanges: [IAP_TCP_FORWARDING_RANGE],
       allow: [{ protocol: "tcp", ports: this.accessMode === "private" ? ["22", String(this.port)] : ["22"] }],
     });
-    // Clients inside the VPC (training VMs, notebooks) reach MLflow directly.
+    // Clients inside the VPC (training VMs, notebooks) reach the server directly: MLflow's
+    // port, or Caddy's HTTPS port when MLflow listens on 127.0.0.1 behind it.
+    const servingPort = this.domain ? "443" : String(this.port);
     new ComputeFirewall(this, "InternalIngress", {
       ...common,
       name: `${namePrefix}-allow-internal`,
-      description: "MLflow port from the server's own subnetwork",
+      description: "The server's serving port from its own subnetwork",
       sourceRanges: [props.network.subnetworkCidr],
-      allow: [{ protocol: "tcp", ports: [String(this.port)] }],
+      allow: [{ protocol: "tcp", ports: [servingPort] }],
     });
     if (this.accessMode === "public") {
       new ComputeFirewall(this, "PublicIngress", {
         ...common,
-        name: `${namePrefix}-allow-mlflow`,
-        description: "MLflow port from the allowed source ranges (public mode)",
+        name: this.domain ? `${namePrefix}-allow-https` : `${namePrefix}-allow-mlflow`,
+        description: this.domain
+          ? "HTTPS (Caddy in front of MLflow) from the allowed source ranges"
+          : "MLflow port from the allowed source ranges (public mode, plain HTTP)",
         sourceRanges: access.allowedSourceRanges ?? [],
-        allow: [{ protocol: "tcp", ports: [String(this.port)] }],
+        allow: [{ protocol: "tcp", ports: [servingPort] }],
         logConfig: { metadata: "INCLUDE_ALL_METADATA" },
+      });
+    }
+    if (this.domain) {
+      // Let's Encrypt validates from addresses it does not publish, so the HTTP-01 challenge
+      // port must be open to the internet. Caddy serves only the challenge and a redirect
+      // to HTTPS there; MLflow is never reachable on it.
+      new ComputeFirewall(this, "AcmeIngress", {
+        ...common,
+        name: `${namePrefix}-allow-acme`,
+        description: "HTTP for the Let's Encrypt HTTP-01 challenge and the redirect to HTTPS (Caddy)",
+        sourceRanges: ["0.0.0.0/0"],
+        allow: [{ protocol: "tcp", ports: ["80"] }],
       });
     }
   }
@@ -339,7 +395,11 @@ export function validateServerOptions(v: Validator, props: MlflowServerValidatio
       v.fail("access.allowedSourceRanges", access.allowedSourceRanges, 'at least one CIDR range in public mode (who may reach the server, e.g. ["203.0.113.0/24"])');
     }
     if (access.domain !== undefined) {
-      v.fail("access.domain", access.domain, "no domain: HTTPS with a domain is not available in this version; use private mode, or public mode with allowPlaintextHttp: true");
+      v.check("access.domain", access.domain, DOMAIN.test, DOMAIN.expected);
+      if (access.allowPlaintextHttp !== undefined) {
+        v.fail("access.allowPlaintextHttp", access.allowPlaintextHttp, "no value with access.domain (the server then speaks HTTPS only)");
+      }
+      if (props.port === 80 || props.port === 443) v.fail("server.port", props.port, "a port other than 80 and 443 (Caddy uses them)");
     } else if (access.allowPlaintextHttp !== true) {
       v.fail("access.allowPlaintextHttp", access.allowPlaintextHttp, "true in public mode without a domain, to acknowledge that passwords and data then cross the network unencrypted");
     }
@@ -349,6 +409,12 @@ export function validateServerOptions(v: Validator, props: MlflowServerValidatio
     }
     if (access.domain !== undefined) v.fail("access.domain", access.domain, 'no value in private mode (a domain needs mode: "public")');
     if (access.allowPlaintextHttp !== undefined) v.fail("access.allowPlaintextHttp", access.allowPlaintextHttp, "no value in private mode (the IAP tunnel is encrypted)");
+  }
+  if (access.dnsZone !== undefined) {
+    v.check("access.dnsZone", access.dnsZone, DNS_ZONE.test, DNS_ZONE.expected);
+    if (access.domain === undefined || mode !== "public") {
+      v.fail("access.dnsZone", access.dnsZone, "no value without access.domain in public mode (the zone holds the domain's A record)");
+    }
   }
   if (mode === "public" && access.iapMembers !== undefined && access.iapMembers.length > 0) {
     v.fail("access.iapMembers", access.iapMembers, "no value in public mode (IAP tunnels to the MLflow port exist in private mode only)");

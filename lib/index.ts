@@ -14,6 +14,6 @@ export {
 export { MlflowGeneratedSecret, MlflowGeneratedSecretProps, IMlflowSecret } from "../constructs/generated-secret";
 export { MlflowValidationError, ValidationProblem } from "./validation";
 export {
-  renderStartupScript, renderMlflowUnit, renderBasicAuthIni, pipRequirements, allowedHosts, serverArguments,
+  renderStartupScript, renderMlflowUnit, renderBasicAuthIni, renderCaddyfile, pipRequirements, allowedHosts, serverArguments,
   StartupScriptOptions, MlflowPermission, DEFAULT_MLFLOW_VERSION, PINNED_PYTHON_PACKAGES,
 } from "./startup-script";

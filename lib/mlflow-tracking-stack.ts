@@ -45,10 +45,11 @@ export interface MlflowTrackingStackProps {
   readonly auth?: MlflowAuthOptions;
 }
 
-/** The Google APIs the stack uses; `iap` only in private mode. */
-export function requiredApis(mode: "private" | "public"): string[] {
+/** The Google APIs the stack uses; `iap` only in private mode, `dns` only with a DNS zone. */
+export function requiredApis(mode: "private" | "public", dnsZone = false): string[] {
   const apis = ["compute", "sqladmin", "servicenetworking", "secretmanager", "iam", "storage"];
   if (mode === "private") apis.push("iap");
+  if (dnsZone) apis.push("dns");
   return apis.map((a) => `${a}.googleapis.com`);
 }
 
@@ -72,7 +73,7 @@ export class MlflowTrackingStack extends TerraformStack {
     new GoogleProvider(this, "google", { project: props.projectId, region: props.region, zone: this.zone });
     new RandomProvider(this, "random");
 
-    const services = requiredApis(mode).map(
+    const services = requiredApis(mode, props.access?.dnsZone !== undefined).map(
       (service) =>
         new ProjectService(this, `Api-${service.split(".")[0]}`, {
           project: props.projectId,
@@ -137,6 +138,10 @@ export class MlflowTrackingStack extends TerraformStack {
       this.server.adminPasswordSecret
         ? `Secret Manager secret with the MLflow admin password: gcloud secrets versions access latest --secret=${this.server.adminPasswordSecret.secretId} --project=${props.projectId}`
         : "Basic auth is off: no admin password");
+    if (this.server.dnsRecordNeeded) {
+      output("dns_record_needed", this.server.dnsRecordNeeded,
+        "Create this A record for the domain; Caddy obtains the certificate once it resolves");
+    }
     if (this.server.iapTunnelCommand) {
       output("iap_tunnel_command", this.server.iapTunnelCommand, "Opens a tunnel from localhost to the server through IAP");
     }

@@ -54,6 +54,12 @@ export interface StartupScriptOptions {
   readonly extraAllowedHosts?: readonly string[];
   /** Origins allowed to send state-changing API requests (the public URL). @default [] */
   readonly corsAllowedOrigins?: readonly string[];
+  /**
+   * Public DNS name served over HTTPS by Caddy on the VM, which proxies to MLflow on
+   * 127.0.0.1 (set `bindAddress` to `127.0.0.1` with it).
+   * @default - no HTTPS proxy
+   */
+  readonly domain?: string;
 }
 
 /** Marker the script replaces with the VM's internal IP at boot. */
@@ -132,6 +138,13 @@ export function renderBasicAuthIni(options: Pick<StartupScriptOptions, "defaultP
   );
 }
 
+/** The Caddyfile for HTTPS on `domain`, proxying to MLflow on 127.0.0.1. */
+export function renderCaddyfile(options: Pick<StartupScriptOptions, "domain" | "port">): string {
+  if (!options.domain) throw new Error("renderCaddyfile: no domain");
+  if (!/^[a-z0-9.-]+$/.test(options.domain)) throw new Error(`renderCaddyfile: ${JSON.stringify(options.domain)} is not a DNS name`);
+  return renderTemplate(readTemplate("Caddyfile"), { DOMAIN: options.domain, PORT: options.port }, { name: "Caddyfile", quote: false });
+}
+
 /**
  * The startup script exactly as the VM runs it. Terraform references (cdktf tokens) in the
  * options stay in the text as tokens; use `renderStartupScriptForTerraform` for a value
@@ -140,6 +153,9 @@ export function renderBasicAuthIni(options: Pick<StartupScriptOptions, "defaultP
 export function renderStartupScript(options: StartupScriptOptions): string {
   if (options.basicAuth && (!options.adminPasswordSecret || !options.flaskSecretKeySecret)) {
     throw new Error("renderStartupScript: basicAuth needs adminPasswordSecret and flaskSecretKeySecret");
+  }
+  if (options.domain && options.bindAddress !== "127.0.0.1") {
+    throw new Error("renderStartupScript: with a domain, MLflow must listen on 127.0.0.1 (behind Caddy)");
   }
   return renderTemplate(
     readTemplate("startup-script.sh"),
@@ -155,6 +171,8 @@ export function renderStartupScript(options: StartupScriptOptions): string {
       ADMIN_PASSWORD_SECRET: options.adminPasswordSecret ?? "",
       FLASK_SECRET_KEY_SECRET: options.flaskSecretKeySecret ?? "",
       MLFLOW_PORT: options.port,
+      DOMAIN: options.domain ?? "",
+      CADDYFILE: options.domain ? renderCaddyfile(options) : "",
       MLFLOW_UNIT: renderMlflowUnit(options),
       BASIC_AUTH_INI: options.basicAuth ? renderBasicAuthIni(options) : "",
       DB_UPGRADE_SCRIPT: readTemplate("mlflow-db-upgrade.py"),

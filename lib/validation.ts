@@ -182,6 +182,19 @@ export const BUCKET_NAME = {
   expected: "a GCS bucket name: 3-63 lowercase letters, digits, hyphens or underscores, starting and ending with a letter or digit, not starting with \"goog\" and not containing \"google\"",
 };
 
+/** A public DNS name for HTTPS: lowercase labels, at least two, nothing else. */
+export const DOMAIN = {
+  test: (v: string) =>
+    v.length <= 253 && /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v),
+  expected: 'a DNS name such as "mlflow.example.com": lowercase letters, digits, hyphens and dots, with no scheme (https://), port, path, spaces or trailing dot',
+};
+
+/** Cloud DNS managed zone names. */
+export const DNS_ZONE = {
+  test: (v: string) => /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v),
+  expected: 'a Cloud DNS managed zone name such as "example-com" (lowercase letters, digits, hyphens)',
+};
+
 /** Integer in [min, max]. */
 export function intRange(min: number, max: number) {
   return {

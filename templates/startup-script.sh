@@ -22,6 +22,9 @@ BASIC_AUTH={{BASIC_AUTH}}
 ADMIN_PASSWORD_SECRET={{ADMIN_PASSWORD_SECRET}}
 FLASK_SECRET_KEY_SECRET={{FLASK_SECRET_KEY_SECRET}}
 MLFLOW_PORT={{MLFLOW_PORT}}
+# Public mode with a domain: Caddy terminates HTTPS in front of MLflow ('' otherwise).
+DOMAIN={{DOMAIN}}
+CADDYFILE={{CADDYFILE}}
 # The systemd unit and the basic-auth INI, with @MARKERS@ for what is only known at boot.
 MLFLOW_UNIT_TEMPLATE={{MLFLOW_UNIT}}
 BASIC_AUTH_INI_TEMPLATE={{BASIC_AUTH_INI}}
@@ -37,7 +40,9 @@ readonly UNIT_FILE=/etc/systemd/system/mlflow.service
 readonly DB_UPGRADE_FILE=$MLFLOW_HOME/bin/mlflow-db-upgrade.py
 readonly METADATA_URL=http://metadata.google.internal/computeMetadata/v1
 readonly SECRET_MANAGER_URL=https://secretmanager.googleapis.com/v1
-readonly OS_PACKAGES=(python3-venv curl ca-certificates)
+OS_PACKAGES=(python3-venv curl ca-certificates)
+if [[ -n $DOMAIN ]]; then OS_PACKAGES+=(caddy); fi
+readonly OS_PACKAGES
 # Fetch retries: a new service account's IAM grants can take a minute to apply.
 readonly SECRET_ATTEMPTS=12 SECRET_RETRY_SECONDS=10
 # First boot creates the schema; give the server up to 10 minutes to answer /health.
@@ -66,13 +71,15 @@ fill() {
 }
 
 CONFIG_CHANGED=0
-# write_file PATH MODE: replaces PATH atomically with standard input, only if it differs;
-# sets CONFIG_CHANGED=1 when it did. New files start as 0600 (mktemp), so a secret is never
-# readable by others, not even for a moment.
+# write_file PATH MODE CONTENT: replaces PATH atomically with CONTENT (plus a newline), only
+# if it differs, and then sets CONFIG_CHANGED=1. CONTENT is an argument, not standard input:
+# a `... | write_file` pipeline would run it in a subshell and lose CONFIG_CHANGED. printf
+# is a builtin, so a secret in CONTENT never shows on a command line. New files start as
+# 0600 (mktemp), so a secret is never readable by others, not even for a moment.
 write_file() {
-  local path=$1 mode=$2 tmp
+  local path=$1 mode=$2 content=$3 tmp
   tmp=$(mktemp "$path.XXXXXX")
-  cat >"$tmp"
+  printf '%s\n' "$content" >"$tmp"
   chmod "$mode" "$tmp"
   if [[ -f $path ]] && cmp -s "$tmp" "$path"; then
     rm -f "$tmp"
@@ -185,6 +192,22 @@ url_encode() {
   python3 -c 'import sys, urllib.parse; sys.stdout.write(urllib.parse.quote(sys.stdin.read(), safe=""))'
 }
 
+# HTTPS in front of MLflow (public mode with a domain). Debian's caddy package runs
+# caddy.service as its own user with /etc/caddy/Caddyfile.
+configure_caddy() {
+  local changed=0
+  install -d -m 0755 /etc/caddy
+  printf '%s\n' "$CADDYFILE" | cmp -s - /etc/caddy/Caddyfile 2>/dev/null || changed=1
+  write_file /etc/caddy/Caddyfile 0644 "$CADDYFILE"
+  systemctl enable caddy.service
+  if ((changed)); then
+    log "Caddy configuration changed: restarting caddy.service for https://$DOMAIN"
+    systemctl restart caddy.service
+  else
+    systemctl start caddy.service
+  fi
+}
+
 main() {
   log "starting (MLflow ${PIP_REQUIREMENTS[0]})"
   install_os_packages
@@ -202,26 +225,23 @@ main() {
   backend_uri="postgresql://$(printf '%s' "$DB_USER" | url_encode):$(printf '%s' "$db_password" | url_encode)@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=require"
 
   install -d -m 0700 -o root -g root "$CONFIG_DIR"
-  {
-    printf "MLFLOW_BACKEND_STORE_URI='%s'\n" "$backend_uri"
-    if [[ $BASIC_AUTH == true ]]; then
-      printf "MLFLOW_FLASK_SERVER_SECRET_KEY='%s'\n" "$flask_secret_key"
-    fi
-  } | write_file "$ENV_FILE" 0600
+  local env_file="MLFLOW_BACKEND_STORE_URI='$backend_uri'"
+  if [[ $BASIC_AUTH == true ]]; then
+    env_file+=$'\n'"MLFLOW_FLASK_SERVER_SECRET_KEY='$flask_secret_key'"
+  fi
+  write_file "$ENV_FILE" 0600 "$env_file"
   if [[ $BASIC_AUTH == true ]]; then
     # configparser reads the INI: a literal % must be written %%.
     local ini
     ini=$(fill "$BASIC_AUTH_INI_TEMPLATE" @DATABASE_URI@ "${backend_uri//%/%%}")
     ini=$(fill "$ini" @ADMIN_PASSWORD@ "${admin_password//%/%%}")
-    printf '%s\n' "$ini" | write_file "$AUTH_INI" 0600
-  else
-    if [[ -f $AUTH_INI ]]; then
-      rm -f "$AUTH_INI"
-      CONFIG_CHANGED=1
-    fi
+    write_file "$AUTH_INI" 0600 "$ini"
+  elif [[ -f $AUTH_INI ]]; then
+    rm -f "$AUTH_INI"
+    CONFIG_CHANGED=1
   fi
-  printf '%s\n' "$DB_UPGRADE_SCRIPT" | write_file "$DB_UPGRADE_FILE" 0644
-  fill "$MLFLOW_UNIT_TEMPLATE" @INTERNAL_IP@ "$internal_ip" | write_file "$UNIT_FILE" 0644
+  write_file "$DB_UPGRADE_FILE" 0644 "$DB_UPGRADE_SCRIPT"
+  write_file "$UNIT_FILE" 0644 "$(fill "$MLFLOW_UNIT_TEMPLATE" @INTERNAL_IP@ "$internal_ip")"
 
   systemctl daemon-reload
   systemctl enable mlflow.service
@@ -232,6 +252,9 @@ main() {
     systemctl stop mlflow.service
   fi
   systemctl start --no-block mlflow.service
+  if [[ -n $DOMAIN ]]; then
+    configure_caddy
+  fi
 
   local attempt
   for ((attempt = 1; attempt <= HEALTH_ATTEMPTS; attempt++)); do
