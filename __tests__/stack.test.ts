@@ -361,3 +361,21 @@ describe("existing network", () => {
     expect(nat.subnetwork).toHaveLength(1);
   });
 });
+
+describe("existing network that already has private services access and NAT", () => {
+  const { json } = synthStack({
+    network: { existingNetwork: "default", existingSubnetwork: "default", createPrivateServicesAccess: false, enableNat: false },
+  });
+  test("neither is created again", () => {
+    expect(json.resource.google_service_networking_connection).toBeUndefined();
+    expect(json.resource.google_compute_global_address).toBeUndefined();
+    expect(json.resource.google_compute_router).toBeUndefined();
+    expect(json.resource.google_compute_router_nat).toBeUndefined();
+  });
+  test("Cloud SQL still gets a private IP on that network, without a dependency on our peering", () => {
+    const sql = onlyResource(json, "google_sql_database_instance");
+    expect(sql.settings.ip_configuration).toMatchObject({ ipv4_enabled: false, private_network: "projects/acme-ml-prod/global/networks/default" });
+    expect(JSON.stringify(sql.depends_on)).not.toContain("service_networking");
+    expect(JSON.stringify(onlyResource(json, "google_compute_instance").depends_on)).not.toContain("router_nat");
+  });
+});

@@ -110,7 +110,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
       deletionProtection: this.deletionProtection,
       // The peering must exist before Cloud SQL can take a private IP; the provider docs
       // say the instance does not pick this up from its arguments.
-      dependsOn: [props.network.privateServicesAccess],
+      dependsOn: props.network.privateServicesAccess ? [props.network.privateServicesAccess] : undefined,
       settings: {
         // Without an explicit edition, PostgreSQL 16+ defaults to ENTERPRISE_PLUS, which
         // rejects shared-core and db-custom tiers.

@@ -22,8 +22,11 @@ export interface IMlflowNetwork {
   readonly subnetworkId: string;
   /** The subnetwork's primary IPv4 range (a Terraform reference for an existing subnetwork). */
   readonly subnetworkCidr: string;
-  /** Done once private services access is set up: Cloud SQL must wait for it. */
-  readonly privateServicesAccess: ITerraformDependable;
+  /**
+   * Done once private services access is set up: Cloud SQL must wait for it. Undefined when
+   * the network already had it before this stack.
+   */
+  readonly privateServicesAccess?: ITerraformDependable;
   /**
    * Done once VMs without an external IP can reach the internet (Cloud NAT); undefined
    * when this network gives them no such path.
@@ -49,6 +52,23 @@ export interface MlflowNetworkOptions {
    * @default "10.20.0.0/24"
    */
   readonly subnetCidr?: string;
+  /**
+   * Create the private services access that gives Cloud SQL its private IP: an allocated
+   * range `${namePrefix}-psa-range` and the peering with Google's service network. Set it
+   * to `false` for an existing network that already has private services access (a network
+   * has one such peering; creating a second one fails).
+   * @default true
+   */
+  readonly createPrivateServicesAccess?: boolean;
+  /**
+   * Create Cloud Router + NAT for the subnetwork, so VMs without an external IP reach the
+   * internet (Debian and PyPI mirrors at boot). Only outbound; nothing can connect in. Set
+   * it to `false` when the existing network already has NAT for this subnetwork (a
+   * subnetwork can be served by one NAT gateway only).
+   * @default - true for MlflowNetwork on its own; in MlflowTrackingStack true in private
+   * mode (the VM has no external IP) and false in public mode
+   */
+  readonly enableNat?: boolean;
 }
 
 export interface MlflowNetworkProps extends MlflowNetworkOptions {
@@ -58,12 +78,6 @@ export interface MlflowNetworkProps extends MlflowNetworkOptions {
   readonly region: string;
   /** Prefix of every resource name. @default "mlflow" */
   readonly namePrefix?: string;
-  /**
-   * Create Cloud Router + NAT for the subnetwork, so VMs without an external IP reach the
-   * internet (Debian and PyPI mirrors at boot). Only outbound; nothing can connect in.
-   * @default true
-   */
-  readonly enableNat?: boolean;
 }
 
 /** Default primary range of the subnetwork this library creates. */
@@ -77,7 +91,7 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
   public readonly networkName: string;
   public readonly subnetworkId: string;
   public readonly subnetworkCidr: string;
-  public readonly privateServicesAccess: ITerraformDependable;
+  public readonly privateServicesAccess?: ITerraformDependable;
   public readonly internetEgress?: ITerraformDependable;
   /** Whether Cloud NAT was created. */
   public readonly natEnabled: boolean;
@@ -132,21 +146,23 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
       this.subnetworkCidr = subnet.ipCidrRange;
     }
 
-    // Private services access: a range Google allocates Cloud SQL's private IP from, and the
-    // peering to Google's service producer network.
-    const range = new ComputeGlobalAddress(this, "PrivateServicesRange", {
-      project: props.projectId,
-      name: `${namePrefix}-psa-range`,
-      purpose: "VPC_PEERING",
-      addressType: "INTERNAL",
-      prefixLength: 16,
-      network: this.networkId,
-    });
-    this.privateServicesAccess = new ServiceNetworkingConnection(this, "PrivateServicesAccess", {
-      network: this.networkId,
-      service: "servicenetworking.googleapis.com",
-      reservedPeeringRanges: [range.name],
-    });
+    if (props.createPrivateServicesAccess ?? true) {
+      // Private services access: a range Google allocates Cloud SQL's private IP from, and
+      // the peering to Google's service producer network.
+      const range = new ComputeGlobalAddress(this, "PrivateServicesRange", {
+        project: props.projectId,
+        name: `${namePrefix}-psa-range`,
+        purpose: "VPC_PEERING",
+        addressType: "INTERNAL",
+        prefixLength: 16,
+        network: this.networkId,
+      });
+      this.privateServicesAccess = new ServiceNetworkingConnection(this, "PrivateServicesAccess", {
+        network: this.networkId,
+        service: "servicenetworking.googleapis.com",
+        reservedPeeringRanges: [range.name],
+      });
+    }
 
     if (this.natEnabled) {
       const router = new ComputeRouter(this, "Router", {

@@ -90,7 +90,7 @@ export class MlflowTrackingStack extends TerraformStack {
       region: props.region,
       namePrefix: this.namePrefix,
       // Public mode gives the VM an external IP; private mode needs NAT to reach mirrors.
-      enableNat: mode === "private",
+      enableNat: props.network?.enableNat ?? mode === "private",
     });
     this.database = new MlflowDatabase(this, "Database", {
       ...props.database,
