@@ -9,7 +9,7 @@ import { ComputeGlobalAddress } from "@cdktf/provider-google/lib/compute-global-
 import { ServiceNetworkingConnection } from "@cdktf/provider-google/lib/service-networking-connection";
 import { ComputeRouter } from "@cdktf/provider-google/lib/compute-router";
 import { ComputeRouterNat } from "@cdktf/provider-google/lib/compute-router-nat";
-import { DataGoogleComputeSubnetwork } from "@cdktf/provider-google/lib/data-google-compute-subnetwork";
+import { loadDataGoogleComputeSubnetwork } from "../lib/private/optional-providers";
 import { Validator, NETWORK_REF, ipv4Cidr, checkCommonProps } from "../lib/validation";
 
 /** What the database and the server need from a network. */
@@ -123,6 +123,7 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
     }
 
     if (props.existingSubnetwork !== undefined) {
+      const { DataGoogleComputeSubnetwork } = loadDataGoogleComputeSubnetwork();
       const existing = new DataGoogleComputeSubnetwork(this, "ExistingSubnetwork", {
         project: props.projectId,
         region: props.region,

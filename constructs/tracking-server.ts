@@ -4,13 +4,13 @@
 import { Construct } from "constructs";
 import { ITerraformDependable } from "cdktf";
 import { ComputeInstance } from "@cdktf/provider-google/lib/compute-instance";
-import { ComputeAddress } from "@cdktf/provider-google/lib/compute-address";
+import type { ComputeAddress } from "@cdktf/provider-google/lib/compute-address";
 import { ComputeFirewall } from "@cdktf/provider-google/lib/compute-firewall";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
-import { IapTunnelInstanceIamMember } from "@cdktf/provider-google/lib/iap-tunnel-instance-iam-member";
-import { ComputeInstanceIamMember } from "@cdktf/provider-google/lib/compute-instance-iam-member";
-import { DnsRecordSet } from "@cdktf/provider-google/lib/dns-record-set";
+import {
+  loadComputeAddress, loadComputeInstanceIamMember, loadDnsRecordSet, loadIapTunnelInstanceIamMember,
+} from "../lib/private/optional-providers";
 import type { IMlflowNetwork } from "./network";
 import type { IMlflowBackendDatabase } from "./database";
 import type { IMlflowArtifactStore } from "./artifact-store";
@@ -206,6 +206,7 @@ export class MlflowTrackingServer extends Construct {
 
     let address: ComputeAddress | undefined;
     if (this.accessMode === "public") {
+      const { ComputeAddress } = loadComputeAddress();
       address = new ComputeAddress(this, "Address", {
         project: props.projectId,
         region: props.region,
@@ -285,6 +286,8 @@ export class MlflowTrackingServer extends Construct {
       this.iapTunnelCommand =
         `gcloud compute start-iap-tunnel ${instance.name} ${this.port} --local-host-port=localhost:${this.port} --zone=${props.zone} --project=${props.projectId}`;
       (access.iapMembers ?? []).forEach((iapMember, i) => {
+        const { IapTunnelInstanceIamMember } = loadIapTunnelInstanceIamMember();
+        const { ComputeInstanceIamMember } = loadComputeInstanceIamMember();
         new IapTunnelInstanceIamMember(this, `IapTunnelUser${i}`, {
           project: props.projectId,
           zone: props.zone,
@@ -305,6 +308,7 @@ export class MlflowTrackingServer extends Construct {
     } else if (this.domain) {
       this.trackingUri = `https://${this.domain}`;
       if (access.dnsZone) {
+        const { DnsRecordSet } = loadDnsRecordSet();
         new DnsRecordSet(this, "DnsRecord", {
           project: props.projectId,
           managedZone: access.dnsZone,

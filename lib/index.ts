@@ -14,6 +14,10 @@ export {
 export { MlflowGeneratedSecret, MlflowGeneratedSecretProps, IMlflowSecret } from "../constructs/generated-secret";
 export { MlflowValidationError, ValidationProblem } from "./validation";
 export {
+  MlflowChecks, MLFLOW_RULES, MlflowRule, MlflowRuleLevel, MlflowCompliance, MlflowRuleResult, MlflowSynthesizedResource,
+  MlflowStackFacts, MlflowServerFacts,
+} from "./checks";
+export {
   renderStartupScript, renderMlflowUnit, renderBasicAuthIni, renderCaddyfile, pipRequirements, allowedHosts, serverArguments,
   StartupScriptOptions, MlflowPermission, DEFAULT_MLFLOW_VERSION, PINNED_PYTHON_PACKAGES,
 } from "./startup-script";

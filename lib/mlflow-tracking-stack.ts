@@ -2,7 +2,7 @@
 // stack. Configures the providers, enables the APIs, composes the four sub-constructs and
 // emits the outputs a user needs to connect.
 import { Construct } from "constructs";
-import { TerraformStack, TerraformOutput, TerraformResource } from "cdktf";
+import { Aspects, TerraformStack, TerraformOutput, TerraformResource } from "cdktf";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
@@ -13,6 +13,7 @@ import {
   MlflowTrackingServer, MlflowServerOptions, MlflowAccessOptions, MlflowAuthOptions, validateServerOptions,
 } from "../constructs/tracking-server";
 import { Validator, checkCommonProps } from "./validation";
+import { MlflowChecks } from "./checks";
 
 export interface MlflowTrackingStackProps {
   /** Google Cloud project to deploy into. */
@@ -121,6 +122,10 @@ export class MlflowTrackingStack extends TerraformStack {
     }
 
     this.createOutputs(props);
+
+    // The policy pack runs on every synth of this stack: errors fail it, warnings are
+    // reported; accept a finding with MlflowChecks.suppress(construct, ruleId, reason).
+    Aspects.of(this).add(new MlflowChecks());
   }
 
   private createOutputs(props: MlflowTrackingStackProps): void {

@@ -1,0 +1,196 @@
+// MlflowChecks: the policy pack, applied as a cdktf Aspect in the style of cdk-nag.
+//
+// When the checks run. cdktf 0.21 synthesizes a stack in this order
+// (node_modules/cdktf/lib/synthesize/synthesizer.ts, StackSynthesizer.synthesize):
+//   1. invokeAspects(stack): every aspect visits the tree top-down, parents before children,
+//      the aspects of a scope in the order they were added;
+//   2. stack.runAllValidations() (terraform-stack.ts) unless the App has skipValidation:
+//      collects node.validate() of every construct and throws one Error listing all of them;
+//   3. error annotations fail synth, unless CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS is set
+//      (the cdktf CLI sets it when it runs the app, and reports annotations itself);
+//   4. stack.toTerraform() writes cdk.tf.json.
+// app.synth() and Testing.fullSynth(stack) run this StackSynthesizer (app.ts, testing/
+// index.ts); Testing.synth(stack, runValidations) runs step 1, step 2 only when
+// runValidations is true, never step 3, then toTerraform().
+//
+// So the aspect only marks which resources are in scope, and the rules run in a validation
+// of the stack (step 2), on the stack's own stack.toTerraform() output. There every aspect
+// has already run, so each resource is judged exactly as cdk.tf.json will hold it
+// (including changes other aspects, addOverride or stack.addOverride made), and an error
+// fails app.synth() (also under `cdktf synth`), Testing.fullSynth and
+// Testing.synth(stack, true) alike, with one message listing every finding. Error
+// annotations alone would not do: under the CLI they do not stop the app (step 3), and
+// Testing.synth never looks at them. Warnings and suppressed findings are cdktf Annotations,
+// added before step 3 collects them into manifest.json. Testing.synth(stack) without
+// runValidations skips validations, and with them this pack.
+import { IConstruct } from "constructs";
+import { Annotations, IAspect, TerraformResource, TerraformStack } from "cdktf";
+import { Validator, oneOf } from "../validation";
+import { MlflowRule, MlflowServerFacts, MlflowStackFacts, MlflowSynthesizedResource, VM_TYPES } from "./rule";
+import { MLFLOW_RULES } from "./rules";
+import { JsonObject, block, isObject } from "./private/json";
+import { serverFacts } from "./private/server";
+
+/** Node metadata type under which suppressions are kept on the construct they were made on. */
+const SUPPRESSION_METADATA = "cdktf-mlflow-gcp/checks-suppression";
+/** Per-stack state, shared by every MlflowChecks instance (one validation per stack). */
+const STATE = Symbol.for("cdktf-mlflow-gcp/MlflowChecks");
+/** Shortest reason accepted for a suppression. */
+const MIN_REASON_LENGTH = 10;
+
+interface Suppression {
+  readonly ruleId: string;
+  readonly reason: string;
+}
+
+interface StackState {
+  /** Resources some MlflowChecks aspect visited. */
+  readonly resources: Set<TerraformResource>;
+}
+
+/**
+ * Applies the MlflowChecks rules (MLFLOW_RULES) to every Terraform resource below the scope
+ * it is added to. `MlflowTrackingStack` adds it to itself; for a stack built from the
+ * sub-constructs, add it yourself:
+ *
+ * ```ts
+ * Aspects.of(stack).add(new MlflowChecks());
+ * ```
+ *
+ * Findings of `error` rules fail synth with one message that lists each one (rule id,
+ * resource address, construct path, what was found, why it matters, how to fix it);
+ * findings of `warning` rules become cdktf warning annotations. The checks run among the
+ * stack's validations, so an App with `skipValidation: true` skips them too.
+ */
+export class MlflowChecks implements IAspect {
+  /**
+   * Accepts the findings of one rule on `construct` and every resource below it, for a
+   * written reason. The reason is recorded in the `//` block of each resource whose finding
+   * it silences (in cdk.tf.json), and each silenced finding is reported as an info
+   * annotation.
+   *
+   * @param construct a resource, a sub-construct (e.g. `stack.database`) or a whole stack
+   * @param ruleId a rule id from MLFLOW_RULES, e.g. `MLF-GCS-VERSIONING`
+   * @param reason why the finding is acceptable here: at least 10 characters
+   * @throws MlflowValidationError for an unknown rule id or a missing or too short reason
+   */
+  public static suppress(construct: IConstruct, ruleId: string, reason: string): void {
+    const v = new Validator();
+    const ids = oneOf(MLFLOW_RULES.map((r) => r.id));
+    const expected = `a reason of at least ${MIN_REASON_LENGTH} characters saying why the finding is acceptable here`;
+    // required() reports a missing value, check() a wrong one; never both for one value.
+    if (ruleId) v.check("ruleId", ruleId, ids.test, ids.expected);
+    else v.required("ruleId", ruleId, ids.expected);
+    if (reason) v.check("reason", reason, (r: string) => typeof r === "string" && r.trim().length >= MIN_REASON_LENGTH, expected);
+    else v.required("reason", reason, expected);
+    v.throwIfInvalid(`MlflowChecks.suppress(${construct.node.path || "<app>"})`);
+    construct.node.addMetadata(SUPPRESSION_METADATA, { ruleId, reason: reason.trim() } satisfies Suppression);
+  }
+
+  public visit(node: IConstruct): void {
+    if (!TerraformResource.isTerraformResource(node)) return;
+    stateOf(TerraformStack.of(node)).resources.add(node);
+  }
+}
+
+function stateOf(stack: TerraformStack): StackState {
+  const holder = stack as unknown as { [STATE]?: StackState };
+  const existing = holder[STATE];
+  if (existing) return existing;
+  const state: StackState = { resources: new Set() };
+  Object.defineProperty(stack, STATE, { value: state, enumerable: false });
+  stack.node.addValidation({ validate: () => runChecks(stack, state) });
+  return state;
+}
+
+/**
+ * The resource as cdk.tf.json will hold it, picked from the stack's own Terraform JSON: so
+ * escape hatches on the resource (addOverride) and on the stack (stack.addOverride on a
+ * resource path) are both applied, and references are resolved exactly as in the file.
+ */
+function synthesizedResource(stackJson: JsonObject, resource: TerraformResource): MlflowSynthesizedResource | undefined {
+  const byType = block(block(stackJson.resource)?.[resource.terraformResourceType]);
+  const config = byType?.[resource.friendlyUniqueId];
+  if (!isObject(config)) return undefined; // moved away (moveTo): no resource block of its own
+  const withoutMetadata = { ...config };
+  delete withoutMetadata["//"];
+  return { type: resource.terraformResourceType, name: resource.friendlyUniqueId, config: withoutMetadata };
+}
+
+/** The suppression of `ruleId` nearest to the resource (on it or on an enclosing construct). */
+function suppressionOf(resource: TerraformResource, ruleId: string): { suppression: Suppression; scope: string } | undefined {
+  for (const scope of [...resource.node.scopes].reverse()) {
+    for (const entry of scope.node.metadata) {
+      if (entry.type === SUPPRESSION_METADATA && (entry.data as Suppression).ruleId === ruleId) {
+        return { suppression: entry.data as Suppression, scope: scope.node.path };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Adds an annotation once (validations may run more than once, e.g. two Testing.synth calls). */
+function annotate(construct: IConstruct, level: "warning" | "info", message: string): void {
+  const type = level === "warning" ? "@cdktf/warn" : "@cdktf/info";
+  if (construct.node.metadata.some((m) => m.type === type && m.data === message)) return;
+  if (level === "warning") Annotations.of(construct).addWarning(message);
+  else Annotations.of(construct).addInfo(message);
+}
+
+function describe(rule: MlflowRule, address: string, path: string, detail: string | undefined): string {
+  return `${rule.id} (${rule.level}) on ${address} [${path}]: ${rule.title}${detail ? ` — found: ${detail}` : ""}` +
+    `\n      why: ${rule.why}\n      how to fix: ${rule.howToFix}`;
+}
+
+/** The validation: runs every rule on every resource in scope; returns the error findings as one message. */
+function runChecks(stack: TerraformStack, state: StackState): string[] {
+  // Construct order (stable messages); resources of a nested stack belong to that stack.
+  const resources = stack.node.findAll()
+    .filter((c): c is TerraformResource => TerraformResource.isTerraformResource(c) && TerraformStack.of(c) === stack);
+  const stackJson = stack.toTerraform() as JsonObject;
+  const synthesized = new Map<TerraformResource, MlflowSynthesizedResource>();
+  for (const resource of resources) {
+    // Facts come from every VM of the stack, also outside the checked scope: a firewall
+    // rule in scope is judged against every MLflow server it can reach.
+    if (!state.resources.has(resource) && !(VM_TYPES as readonly string[]).includes(resource.terraformResourceType)) continue;
+    const s = synthesizedResource(stackJson, resource);
+    if (s) synthesized.set(resource, s);
+  }
+  const facts: MlflowStackFacts = {
+    servers: [...synthesized.values()].map(serverFacts).filter((f): f is MlflowServerFacts => f !== undefined),
+  };
+
+  const errors: string[] = [];
+  for (const resource of resources) {
+    const res = synthesized.get(resource);
+    if (!res || !state.resources.has(resource)) continue;
+    const address = `${res.type}.${res.name}`;
+    const suppressed: Array<{ rule_id: string; reason: string; suppressed_on: string }> = [];
+    for (const rule of MLFLOW_RULES) {
+      if (!rule.resourceTypes.includes(res.type)) continue;
+      const result = rule.check(res, facts);
+      if (result.notCheckable) {
+        annotate(resource, "info", `${rule.id} on ${address}: ${result.detail}`);
+        continue;
+      }
+      if (result.compliance !== "non-compliant") continue;
+      const found = suppressionOf(resource, rule.id);
+      if (found) {
+        suppressed.push({ rule_id: rule.id, reason: found.suppression.reason, suppressed_on: found.scope });
+        annotate(resource, "info", `${rule.id} on ${address} is suppressed (on ${found.scope}): ${found.suppression.reason}`);
+      } else if (rule.level === "error") {
+        errors.push(describe(rule, address, resource.node.path, result.detail));
+      } else {
+        annotate(resource, "warning", describe(rule, address, resource.node.path, result.detail).replace(/\n\s+/g, " | "));
+      }
+    }
+    // The audit trail in cdk.tf.json: which finding was accepted, why, and where. Only
+    // resources with a suppressed finding get it, so other resources' JSON is unchanged.
+    if (suppressed.length > 0) resource.addOverride("//.mlflow_checks", { suppressed });
+  }
+  if (errors.length === 0) return [];
+  return [
+    `MlflowChecks found ${errors.length} error${errors.length === 1 ? "" : "s"}. Fix each, or accept one with ` +
+      "MlflowChecks.suppress(construct, ruleId, reason):\n    - " + errors.join("\n    - "),
+  ];
+}

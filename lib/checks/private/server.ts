@@ -1,0 +1,102 @@
+// What a VM's startup script shows about MLflow: whether it runs `mlflow server` and with
+// which flags, and which MLflow packages it installs with which version specifiers. Read
+// from the text as Terraform will hand it to the VM (the script of this library embeds the
+// systemd unit with the full `mlflow server` command line; a hand-written script usually
+// calls `mlflow server` directly).
+import { MlflowServerFacts, MlflowSynthesizedResource, VM_TYPES } from "../rule";
+import { JsonObject, block, stringList, stringMap } from "./json";
+
+/** The startup scripts of a VM or template: `metadata_startup_script` and `metadata.startup-script`. */
+export function startupScripts(config: JsonObject): string[] {
+  const scripts: string[] = [];
+  if (typeof config.metadata_startup_script === "string") scripts.push(config.metadata_startup_script);
+  const metadata = stringMap(config.metadata);
+  if (metadata?.["startup-script"] !== undefined) scripts.push(metadata["startup-script"]);
+  return scripts;
+}
+
+/** MLflow's default `--port`. */
+export const MLFLOW_DEFAULT_PORT = 5000;
+
+/** The value of a command-line option (`--port 5000`, `--port=5000`, `-p 5000`), quotes removed. */
+function option(line: string, names: string[]): string | undefined {
+  for (const name of names) {
+    const m = new RegExp(`(?:^|\\s)${name}(?:\\s+|=)['"]?([^\\s'"]+)`).exec(line);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** Facts about the `mlflow server` a VM runs; undefined when its scripts start no MLflow server. */
+export function serverFacts(resource: MlflowSynthesizedResource): MlflowServerFacts | undefined {
+  if (!(VM_TYPES as readonly string[]).includes(resource.type)) return undefined;
+  const config = resource.config as JsonObject;
+  for (const script of startupScripts(config)) {
+    const m = /(?:^|[\s/])mlflow\s+server\b[^\n]*/.exec(script);
+    if (!m) continue;
+    const line = m[0];
+    const portText = option(line, ["--port", "-p"]);
+    const host = option(line, ["--host", "-h"]) ?? "127.0.0.1";
+    const email = block(config.service_account)?.email;
+    return {
+      address: `${resource.type}.${resource.name}`,
+      port: portText === undefined ? MLFLOW_DEFAULT_PORT : /^\d+$/.test(portText) ? Number(portText) : undefined,
+      loopbackOnly: /^(127\.|localhost$|::1$|\[::1\]$)/.test(host),
+      basicAuth: option(line, ["--app-name"]) === "basic-auth",
+      // uvicorn (--uvicorn-opts "--ssl-certfile …") or gunicorn (--gunicorn-opts "--certfile …").
+      tls: /--ssl-certfile|--certfile/.test(line),
+      networkTags: stringList(config.tags),
+      serviceAccountEmail: typeof email === "string" ? email : undefined,
+    };
+  }
+  return undefined;
+}
+
+/** One MLflow requirement found in a script, e.g. `mlflow[auth]==3.18.0`. */
+export interface MlflowRequirement {
+  readonly text: string;
+  /** Everything after the name and extras: `==3.18.0`, `>=2`, or "" for none. */
+  readonly specifier: string;
+}
+
+/** Lines that install Python packages: pip, pip3, python -m pip, uv pip, uv add, pipx, poetry add. */
+const INSTALL_LINE = /\b(pip3?|pipx)\s+install\b|\buv\s+(pip\s+install|add)\b|\bpoetry\s+add\b/;
+const MLFLOW_PACKAGE = /^(mlflow|mlflow-skinny)(\[[^\]]*\])?(.*)$/i;
+const VERSION_OPERATOR = /^(===|==|~=|!=|>=|<=|>|<|@)/;
+
+/**
+ * Every MLflow requirement a script installs. A word with a version operator or extras
+ * (`mlflow>=2`, `mlflow[auth]`) counts wherever it is (a requirements list, a heredoc); a bare
+ * `mlflow` counts only on an install line, since the word also names the user, the service
+ * and the command.
+ */
+export function mlflowRequirements(script: string): MlflowRequirement[] {
+  const found: MlflowRequirement[] = [];
+  for (const line of script.split("\n")) {
+    const installLine = INSTALL_LINE.test(line);
+    for (const raw of line.split(/[\s'"()`;]+/)) {
+      // A trailing comma ends an item of a Python or TOML list; commas inside [extras] stay.
+      const word = raw.replace(/,+$/, "");
+      const m = MLFLOW_PACKAGE.exec(word);
+      if (!m) continue;
+      const specifier = m[3];
+      if (specifier !== "" && !VERSION_OPERATOR.test(specifier)) continue; // mlflow-server, mlflow.service …
+      if (specifier === "" && m[2] === undefined && !installLine) continue;
+      found.push({ text: word, specifier });
+    }
+  }
+  return found;
+}
+
+/**
+ * Whether a specifier pins one exact release: `==X.Y.Z` (a pre- or post-release suffix is
+ * fine). `==` followed by a shell variable or a Terraform reference is exact too, but its
+ * value is unknown at synth; it counts as pinned.
+ */
+export function isExactPin(specifier: string): boolean {
+  const m = /^={2,3}\s*(.+)$/.exec(specifier);
+  if (!m) return false;
+  const version = m[1];
+  if (/^\$/.test(version)) return true;
+  return /^\d+\.\d+\.\d+([a-z0-9.+!-]*)$/i.test(version) && !version.includes("*");
+}

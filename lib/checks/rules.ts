@@ -1,0 +1,42 @@
+// The rule list of MlflowChecks, in report order: database, bucket, network, VM, IAM, MLflow.
+import { MlflowRule } from "./rule";
+import { sqlPublicIp } from "./sql-public-ip";
+import { sqlSsl } from "./sql-ssl";
+import { sqlDeletionProtection } from "./sql-deletion-protection";
+import { sqlBackups } from "./sql-backups";
+import { gcsUniformAccess } from "./gcs-uniform-access";
+import { gcsPublicAccessPrevention } from "./gcs-public-access-prevention";
+import { gcsVersioning } from "./gcs-versioning";
+import { gcsForceDestroy } from "./gcs-force-destroy";
+import { fwSshWorld } from "./fw-ssh-world";
+import { fwAllPortsWorld } from "./fw-all-ports-world";
+import { fwMlflowWorld } from "./fw-mlflow-world";
+import { plaintextBasicAuth } from "./plaintext-basic-auth";
+import { vmDefaultServiceAccount } from "./vm-default-service-account";
+import { vmSecureBoot } from "./vm-secure-boot";
+import { vmOsLogin } from "./vm-os-login";
+import { vmMetadataSecret } from "./vm-metadata-secret";
+import { iamProjectRoles } from "./iam-project-roles";
+import { mlflowVersionPinned } from "./mlflow-version-pinned";
+
+/** Every rule MlflowChecks applies. */
+export const MLFLOW_RULES: readonly MlflowRule[] = [
+  sqlPublicIp,
+  sqlSsl,
+  sqlDeletionProtection,
+  sqlBackups,
+  gcsUniformAccess,
+  gcsPublicAccessPrevention,
+  gcsVersioning,
+  gcsForceDestroy,
+  fwSshWorld,
+  fwAllPortsWorld,
+  fwMlflowWorld,
+  plaintextBasicAuth,
+  vmDefaultServiceAccount,
+  vmSecureBoot,
+  vmOsLogin,
+  vmMetadataSecret,
+  iamProjectRoles,
+  mlflowVersionPinned,
+];

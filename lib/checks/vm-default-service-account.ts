@@ -1,0 +1,36 @@
+// MLF-VM-DEFAULT-SA: the tracking server runs as its own service account with exactly the
+// grants it needs (its bucket, its secrets, logs and metrics).
+import { MlflowRule, VM_TYPES, compliant, nonCompliant, notCheckable } from "./rule";
+import { block, isReference } from "./private/json";
+
+export const vmDefaultServiceAccount: MlflowRule = {
+  id: "MLF-VM-DEFAULT-SA",
+  level: "error",
+  title: "The VM runs as a dedicated service account, not the default Compute Engine one",
+  why: "The default Compute Engine service account (<project-number>-compute@developer.gserviceaccount.com) holds Editor on the project in most projects, so anyone who gets code running on the MLflow VM (a malicious artifact, a pip package) could change or delete almost anything in the project.",
+  howToFix: "Give the VM a service_account block whose email is a google_service_account created for it, with scopes [\"cloud-platform\"] and narrow IAM grants (MlflowTrackingServer does).",
+  resourceTypes: VM_TYPES,
+  check(resource) {
+    const sa = block(resource.config.service_account);
+    if (sa === undefined) {
+      // Scanners (tfsec, KICS) treat a missing block like a missing email: the VM gets no
+      // identity of its own that narrow grants could be given to.
+      return nonCompliant("no service_account block: the VM has no dedicated service account");
+    }
+    const email = sa.email;
+    if (email === undefined || email === "" || email === "default") {
+      return nonCompliant("service_account.email is not set, so the provider uses the default Compute Engine service account");
+    }
+    if (typeof email !== "string") return notCheckable("service_account.email");
+    if (isReference(email)) {
+      if (/^\$\{google_service_account\.[\w-]+\.email\}$/.test(email)) return compliant();
+      if (/\bgoogle_compute_default_service_account\./.test(email)) {
+        return nonCompliant(`service_account.email is the default Compute Engine service account (${email})`);
+      }
+      return notCheckable("service_account.email");
+    }
+    return /-compute@developer\.gserviceaccount\.com$/i.test(email)
+      ? nonCompliant(`service_account.email is the default Compute Engine service account ${email}`)
+      : compliant();
+  },
+};
