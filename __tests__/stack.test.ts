@@ -79,11 +79,16 @@ describe("providers and APIs", () => {
     const services = resourcesOf(synthStack(PUBLIC_PLAIN).json, "google_project_service").map(([, r]) => r.service);
     expect(services).not.toContain("iap.googleapis.com");
   });
+  test("depends_on holds plain addresses (Terraform rejects interpolations there)", () => {
+    for (const rs of Object.values(json.resource)) {
+      for (const r of Object.values(rs)) for (const d of r.depends_on ?? []) expect(d).toMatch(/^[a-z0-9_]+\.[A-Za-z0-9_-]+$/);
+    }
+  });
   test("every resource waits for the APIs", () => {
     for (const [type, rs] of Object.entries(json.resource)) {
       if (type === "google_project_service" || type === "random_password") continue;
       for (const [name, r] of Object.entries(rs)) {
-        expect({ name, dependsOn: r.depends_on }).toEqual({ name, dependsOn: expect.arrayContaining(["${google_project_service.Api-compute}"]) });
+        expect({ name, dependsOn: r.depends_on }).toEqual({ name, dependsOn: expect.arrayContaining(["google_project_service.Api-compute"]) });
       }
     }
   });

@@ -2,7 +2,7 @@
 // stack. Configures the providers, enables the APIs, composes the four sub-constructs and
 // emits the outputs a user needs to connect.
 import { Construct } from "constructs";
-import { Aspects, TerraformStack, TerraformOutput, TerraformResource } from "cdktf";
+import { Aspects, TerraformStack, TerraformOutput, TerraformResource, dependable } from "cdktf";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
@@ -112,11 +112,12 @@ export class MlflowTrackingStack extends TerraformStack {
       auth: props.auth,
     });
 
-    // Nothing may be created before its API is on.
+    // Nothing may be created before its API is on. `dependable` renders the plain address
+    // (`google_project_service.Api-compute`) that depends_on needs, not an interpolation.
     for (const construct of [this.network, this.database, this.artifactStore, this.server]) {
       for (const child of construct.node.findAll()) {
         if (child instanceof TerraformResource) {
-          child.dependsOn = [...(child.dependsOn ?? []), ...services.map((s) => s.fqn)];
+          child.dependsOn = [...(child.dependsOn ?? []), ...services.map((s) => dependable(s))];
         }
       }
     }

@@ -38,9 +38,9 @@ export interface StartupScriptOptions {
   readonly artifactsDestination: string;
   /** Run MLflow's `basic-auth` app. */
   readonly basicAuth: boolean;
-  /** Secret id of the MLflow admin password (needed with basic auth). */
+  /** Secret id of the MLflow admin password (needed with basic auth). @default - none; required when `basicAuth` is true */
   readonly adminPasswordSecret?: string;
-  /** Secret id of the Flask secret key (needed with basic auth). */
+  /** Secret id of the Flask secret key (needed with basic auth). @default - none; required when `basicAuth` is true */
   readonly flaskSecretKeySecret?: string;
   /** @default "READ" */
   readonly defaultPermission?: MlflowPermission;

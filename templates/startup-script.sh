@@ -162,8 +162,13 @@ metadata() {
 # reaches curl on standard input (--config -), never on a command line.
 fetch_secret() {
   local name=$1 token body
-  token=$(metadata instance/service-accounts/default/token |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') || return 1
+  # Two steps, so an unreachable metadata server is named as such (and python3 does not
+  # print a JSON traceback for the empty input).
+  token=$(metadata instance/service-accounts/default/token) || {
+    log "metadata server: cannot get the service account's access token" >&2
+    return 1
+  }
+  token=$(printf '%s' "$token" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') || return 1
   body=$(printf 'header = "Authorization: Bearer %s"\n' "$token" |
     curl -fsS --config - "$SECRET_MANAGER_URL/projects/$PROJECT_ID/secrets/$name/versions/latest:access") || return 1
   printf '%s' "$body" |

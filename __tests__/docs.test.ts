@@ -1,0 +1,117 @@
+// The generated documentation stays current: API.md (npm run docs), the README architecture
+// diagram (npm run diagram) and the README cost table (npm run costs) are regenerated in
+// memory and compared with the checked-in text. Also: every optional prop of a public
+// props/options interface documents its @default.
+import * as fs from "fs";
+import { API_MD, ApiModel, loadApi, renderApiMarkdown } from "../scripts/api-docs";
+import { EXAMPLE_PROPS, README, SynthesizedStack, architectureGraph, diagramMarkdown, readBlock, synthesizeStack } from "../scripts/diagram";
+import { CONFIGURATIONS, PriceList, costLines, costsMarkdown, loadPrices } from "../scripts/costs";
+
+/** Fails with the command to run and the first differing line, instead of a huge diff. */
+function expectCurrent(what: string, actual: string, expected: string, command: string): void {
+  if (actual === expected) return;
+  const a = actual.split("\n");
+  const e = expected.split("\n");
+  let i = 0;
+  while (i < Math.max(a.length, e.length) && a[i] === e[i]) i++;
+  throw new Error(`${what} is not current; run \`${command}\`.\nFirst difference at line ${i + 1}:\n  checked in: ${JSON.stringify(a[i])}\n  generated:  ${JSON.stringify(e[i])}`);
+}
+
+let model: ApiModel;
+let stacks: SynthesizedStack[];
+let prices: PriceList;
+let readme: string;
+
+beforeAll(() => {
+  model = loadApi();
+  stacks = CONFIGURATIONS.map((c) => synthesizeStack(c.props));
+  prices = loadPrices();
+  readme = fs.readFileSync(README, "utf8");
+});
+
+describe("API reference (API.md)", () => {
+  test("is current", () => {
+    expectCurrent("API.md", fs.readFileSync(API_MD, "utf8"), renderApiMarkdown(model), "npm run docs");
+  });
+
+  test("every optional prop of a public props/options interface has a @default", () => {
+    // Project rule: `@default <value>` or `@default - <behaviour>` on each optional prop.
+    expect(model.missingDefaults).toEqual([]);
+  });
+
+  test("documents every export of lib/index.ts, props with types and defaults", () => {
+    const text = renderApiMarkdown(model);
+    for (const entry of model.entries) expect(text).toContain(`\n### ${entry.name}\n`);
+    expect(model.entries.map((e) => e.name)).toEqual(expect.arrayContaining(["MlflowTrackingStack", "MlflowTrackingStackProps", "renderStartupScript", "DEFAULT_MLFLOW_VERSION"]));
+    expect(text).toContain('| `tier?` | `string` | `"db-g1-small"` |');
+    expect(text).toContain("| `projectId` | `string` | *required* |");
+  });
+});
+
+describe("architecture diagram (README)", () => {
+  test("the README block is current", () => {
+    // The diagram is drawn from the example stack, the first cost configuration.
+    expect(CONFIGURATIONS[0].props).toEqual(EXAMPLE_PROPS);
+    expectCurrent("README.md diagram block", readBlock(readme, "diagram"), diagramMarkdown(stacks[0]), "npm run diagram");
+  });
+
+  test("is drawn from the synthesized resources, grouped by sub-construct", () => {
+    const graph = architectureGraph(stacks[0]);
+    const synthesized = Object.entries(stacks[0].resource).flatMap(([type, byName]) => Object.keys(byName).map((name) => `${type}.${name}`));
+    expect(graph.nodes.map((n) => n.address).sort()).toEqual(synthesized.filter((a) => !a.startsWith("google_project_service.")).sort());
+    expect([...new Set(graph.nodes.map((n) => n.group))].sort()).toEqual(["ArtifactStore", "Database", "Network", "Server"]);
+    expect(graph.omitted).toEqual({ google_project_service: 7 });
+    const vm = graph.nodes.find((n) => n.type === "google_compute_instance")!.address;
+    const sql = graph.nodes.find((n) => n.type === "google_sql_database_instance")!.address;
+    const nat = graph.nodes.find((n) => n.type === "google_compute_router_nat")!.address;
+    expect(graph.edges).toContainEqual({ from: vm, to: sql, kind: "reference" });
+    expect(graph.edges).toContainEqual({ from: vm, to: nat, kind: "depends_on" });
+  });
+});
+
+describe("cost table (README)", () => {
+  test("the README block is current", () => {
+    expectCurrent("README.md costs block", readBlock(readme, "costs"), costsMarkdown(prices, stacks), "npm run costs");
+  });
+
+  test("every price records its SKU, unit, source, dates and whether it was verified", () => {
+    for (const [id, price] of Object.entries(prices.prices)) {
+      expect({ id, sku: price.sku.length > 0, usd: price.usd > 0, unit: price.unit.length > 0 }).toEqual({ id, sku: true, usd: true, unit: true });
+      expect(() => new URL(price.source)).not.toThrow();
+      expect(price.taken).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(price.sourceDate === null || /^\d{4}-\d{2}-\d{2}$/.test(price.sourceDate)).toBe(true);
+      expect(typeof price.verified).toBe("boolean");
+    }
+  });
+
+  test("unverified prices are flagged in the README, never shown as checked", () => {
+    const block = readBlock(readme, "costs");
+    for (const [id, price] of Object.entries(prices.prices)) {
+      const row = block.split("\n").find((line) => line.startsWith(`| \`${id}\` |`));
+      if (row === undefined) continue;
+      expect(row.endsWith(price.verified ? "| yes |" : "| **no** |")).toBe(true);
+      if (!price.verified) expect(block).toContain(`\`${id}\``);
+    }
+    if (Object.values(prices.prices).some((p) => !p.verified)) expect(block).toMatch(/† Includes a price that could \*\*not\*\* be confirmed/);
+  });
+
+  test("the lines follow the synthesized stacks", () => {
+    const [privateMode, publicDomain, tutorial] = stacks.map((s) => costLines(s, prices));
+    const rows = (lines: typeof privateMode) => lines.map((l) => `${l.row}: ${l.detail}`);
+    expect(rows(privateMode)).toEqual(expect.arrayContaining([
+      "Compute Engine VM: e2-medium", "VM boot disk: 20 GB pd-balanced", "Cloud NAT gateway: 1 VM",
+      "Cloud SQL instance: db-g1-small, zonal", "Cloud SQL storage: 10 GB SSD", "Secret Manager: 3 secret versions",
+    ]));
+    expect(privateMode.some((l) => l.priceId === "network.ip.in-use")).toBe(false);
+    expect(publicDomain.some((l) => l.priceId === "network.ip.in-use")).toBe(true);
+    expect(publicDomain.some((l) => l.priceId.startsWith("network.nat."))).toBe(false);
+    expect(rows(tutorial)).toContain("Compute Engine VM: e2-standard-2");
+  });
+
+  test("a resource without a price is an error, not a zero", () => {
+    const stack = JSON.parse(JSON.stringify(stacks[0])) as SynthesizedStack;
+    const vm = Object.values(stack.resource.google_compute_instance)[0];
+    vm.machine_type = "n2-standard-8";
+    expect(() => costLines(stack, prices)).toThrow(/no price "compute\.instance\.n2-standard-8"/);
+  });
+});
