@@ -5,6 +5,9 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
+  // The startup-script execution harness (*.exec.test.ts, bubblewrap sandboxes) runs only
+  // through `npm run test:script`, which overrides this list.
+  testPathIgnorePatterns: ["/node_modules/", "\\.exec\\.test\\.ts$"],
   transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
   moduleFileExtensions: ["ts", "js", "json"],
   testTimeout: 60000,
