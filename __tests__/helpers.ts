@@ -1,4 +1,8 @@
 // Shared test helpers: synthesize a stack to parsed Terraform JSON and pick resources.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { App, Testing } from "cdktf";
 import { MlflowTrackingStack, MlflowTrackingStackProps, StartupScriptOptions } from "../lib";
 
@@ -63,3 +67,36 @@ export const SCRIPT_OPTIONS: StartupScriptOptions = {
   flaskSecretKeySecret: "mlflow-flask-secret-key",
   defaultPermission: "READ",
 };
+
+/**
+ * Whether a command-line tool exists here. In CI (CI=true) the tools are required: .ci/run
+ * installs them, so a missing one is a failure, not a skip. Locally the check is skipped
+ * with a warning naming the Debian package.
+ */
+export function tool(name: string, debianPackage = name): boolean {
+  const found = spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
+  if (!found && process.env.CI) throw new Error(`${name} is required in CI (.ci/run installs it)`);
+  if (!found) console.warn(`${name} not installed: skipping its check (apt-get install ${debianPackage})`);
+  return found;
+}
+
+/**
+ * `systemd-analyze verify` of an mlflow.service text, in a small root holding the unit's
+ * executables and systemd's own units, so it checks the unit itself, not this machine's
+ * /opt. Returns what verify printed (empty when the unit is clean) and its exit status.
+ */
+export function verifyMlflowUnit(unitText: string): { output: string; status: number | null } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "mlflow-verify-"));
+  try {
+    fs.mkdirSync(path.join(root, "opt/mlflow/venv/bin"), { recursive: true });
+    fs.mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
+    fs.mkdirSync(path.join(root, "usr/lib/systemd"), { recursive: true });
+    fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
+    for (const exe of ["python", "mlflow"]) fs.writeFileSync(path.join(root, "opt/mlflow/venv/bin", exe), "#!/bin/sh\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(root, "etc/systemd/system/mlflow.service"), unitText);
+    const result = spawnSync("systemd-analyze", ["verify", `--root=${root}`, "/etc/systemd/system/mlflow.service"], { encoding: "utf8" });
+    return { output: result.stderr + result.stdout, status: result.status };
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}

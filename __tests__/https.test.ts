@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { MlflowValidationError, renderCaddyfile, renderMlflowUnit, renderStartupScript } from "../lib";
-import { SCRIPT_OPTIONS, onlyResource, resourcesOf, synthStack, vmScript, TfJson } from "./helpers";
+import { SCRIPT_OPTIONS, onlyResource, resourcesOf, synthStack, vmScript, TfJson, tool } from "./helpers";
 
 const HTTPS_ACCESS = { mode: "public" as const, domain: "mlflow.example.com", allowedSourceRanges: ["203.0.113.0/24"] };
 const ADDRESS = "${google_compute_address.Server_Address_A4786078.address}";
@@ -13,12 +13,6 @@ function firewalls(json: TfJson): Record<string, any> {
   return Object.fromEntries(resourcesOf(json, "google_compute_firewall").map(([, f]) => [f.name, f]));
 }
 
-function tool(name: string): boolean {
-  const found = spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
-  if (!found && process.env.CI) throw new Error(`${name} is required in CI (.ci/run installs it)`);
-  if (!found) console.warn(`${name} not installed: skipping its check`);
-  return found;
-}
 
 describe("public mode with a domain", () => {
   const { json } = synthStack({ access: HTTPS_ACCESS });

@@ -25,13 +25,13 @@
 // and mlflow modules and a fake database (state/db: the schema version of each part).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
-  pipRequirements, renderBasicAuthIni, renderMlflowUnit, renderStartupScript, serverArguments, StartupScriptOptions,
+  pipRequirements, renderBasicAuthIni, renderCaddyfile, renderMlflowUnit, renderStartupScript, serverArguments,
+  StartupScriptOptions,
 } from "../lib";
 import { readTemplate } from "../lib/template";
-import { SCRIPT_OPTIONS } from "./helpers";
+import { SCRIPT_OPTIONS, tool, verifyMlflowUnit } from "./helpers";
 import { ACCESS_TOKEN, Call, FakeVm, INTERNAL_IP, JobResult, sandboxProblem } from "./script-harness/vm";
 
 const problem = sandboxProblem();
@@ -109,7 +109,7 @@ function urlQuote(s: string): string {
 }
 
 function backendUri(opts: StartupScriptOptions): string {
-  return `postgresql://${urlQuote(opts.databaseUser)}:${urlQuote(SECRETS[opts.databasePasswordSecret])}@${opts.databaseHost}:${opts.databasePort}/${opts.databaseName}?sslmode=require`;
+  return `postgresql://${urlQuote(opts.databaseUser)}:${urlQuote(SECRETS[opts.databasePasswordSecret])}@${opts.databaseHost}:${opts.databasePort}/${opts.databaseName}?sslmode=require&connect_timeout=10`;
 }
 
 function mode(vm: FakeVm, vmPath: string): string {
@@ -117,31 +117,11 @@ function mode(vm: FakeVm, vmPath: string): string {
   return `${(st.mode & 0o7777).toString(8)} uid=${st.uid}`;
 }
 
-/** Whether a command exists here; in CI (CI=true) the tools are required. */
-function tool(name: string): boolean {
-  const found = spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
-  if (!found && process.env.CI) throw new Error(`${name} is required in CI (.ci/run installs it)`);
-  if (!found) console.warn(`${name} not installed: skipping its check`);
-  return found;
-}
 
-/** systemd-analyze verify on the unit file the script wrote (in a small root, as in startup-script.test.ts). */
+/** systemd-analyze verify on the unit file the script wrote. */
 function expectUnitVerifies(vm: FakeVm): void {
-  if (!tool("systemd-analyze")) return;
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "mlflow-verify-"));
-  try {
-    fs.mkdirSync(path.join(root, "opt/mlflow/venv/bin"), { recursive: true });
-    fs.mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
-    fs.mkdirSync(path.join(root, "usr/lib/systemd"), { recursive: true });
-    fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
-    for (const exe of ["python", "mlflow"]) fs.writeFileSync(path.join(root, "opt/mlflow/venv/bin", exe), "#!/bin/sh\n", { mode: 0o755 });
-    fs.copyFileSync(vm.file(UNIT), path.join(root, UNIT));
-    const result = spawnSync("systemd-analyze", ["verify", `--root=${root}`, UNIT], { encoding: "utf8" });
-    expect(result.stderr + result.stdout).toBe("");
-    expect(result.status).toBe(0);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
+  if (!tool("systemd-analyze", "systemd")) return;
+  expect(verifyMlflowUnit(vm.read(UNIT))).toEqual({ output: "", status: 0 });
 }
 
 /** The files the script writes: exact contents, modes and owners. */
@@ -375,6 +355,10 @@ describeVm("version bump 3.17.2 → 3.18.0", () => {
     expect(stopped).toBeGreaterThan(installed);
     expect(upgraded).toBeGreaterThan(stopped);
     expect(started).toBeGreaterThan(upgraded);
+    // The venv link moves only once the old server has stopped (it imports through it).
+    const restarting = result.output.indexOf("restarting mlflow.service");
+    expect(restarting).toBeGreaterThan(0);
+    expect(result.output.indexOf("switched /opt/mlflow/venv to")).toBeGreaterThan(restarting);
     await expectServing(vm, opts, NEW);
     // The old environment is removed, and only after the new server answered /health.
     expect(venvDirs(vm)).toEqual([fs.readlinkSync(vm.file("/opt/mlflow/venv"))]);
@@ -449,6 +433,46 @@ describeVm("configuration change with the same MLflow version", () => {
     const started = serverEvents(vm.calls().slice(mark), "start");
     expect(started).toHaveLength(1);
     expect(started[0].checks.flask_secret_key_is_a_secret).toBe(true); // the old key is no longer a secret
+  });
+});
+
+describeVm("public with a domain: Caddy in front of MLflow", () => {
+  const HTTPS: Partial<StartupScriptOptions> = {
+    domain: "mlflow.example.com",
+    bindAddress: "127.0.0.1",
+    extraAllowedHosts: ["mlflow.example.com", "mlflow.example.com:443"],
+    corsAllowedOrigins: ["https://mlflow.example.com"],
+  };
+  const CADDYFILE = "/etc/caddy/Caddyfile";
+  const caddyRuns = (calls: Call[]): string[][] => calls.filter((c) => c.cmd === "caddy").map((c) => c.argv);
+
+  test("first boot installs and starts Caddy; a reboot keeps its config and does not restart it", async () => {
+    const opts = options(HTTPS);
+    const vm = await bootedVm();
+    await runScript(vm, opts);
+    let calls = vm.calls();
+    expect(byScript(calls, "apt-get")).toEqual([["update", "-q"], ["install", "-y", "-q", "--no-install-recommends", "python3-venv", "caddy"]]);
+    expect(vm.read(CADDYFILE)).toBe(`${renderCaddyfile(opts).trimEnd()}\n`);
+    expect(mode(vm, CADDYFILE)).toBe("644 uid=0");
+    expect(byScript(calls, "systemctl")).toEqual(expect.arrayContaining([["enable", "caddy.service"], ["restart", "caddy.service"]]));
+    expect(caddyRuns(calls)).toEqual([["run", "--environ", "--config", CADDYFILE]]);
+    // MLflow listens on loopback only and accepts the domain as host and CORS origin.
+    await expectServing(vm, opts, opts.mlflowVersion);
+    expect(last(serverEvents(calls, "listening")).argv).toEqual(expect.arrayContaining(["--host", "127.0.0.1", "--cors-allowed-origins", "https://mlflow.example.com"]));
+
+    const before = vm.read(CADDYFILE);
+    await vm.powerOff();
+    const mark = vm.calls().length;
+    await vm.boot();
+    await runScript(vm, opts);
+    calls = vm.calls().slice(mark);
+    expect(byScript(calls, "apt-get")).toEqual([]);
+    expect(vm.read(CADDYFILE)).toBe(before);
+    const caddyCtl = byScript(calls, "systemctl").filter((argv) => argv.includes("caddy.service"));
+    expect(caddyCtl).toEqual([["enable", "caddy.service"], ["start", "caddy.service"]]);
+    // Started once, by systemd at boot (the unit is enabled); the script's start is a no-op.
+    expect(caddyRuns(calls)).toEqual([["run", "--environ", "--config", CADDYFILE]]);
+    expectNoSecretInLogs(vm);
   });
 });
 

@@ -172,10 +172,11 @@ export function renderStartupScript(options: StartupScriptOptions): string {
       FLASK_SECRET_KEY_SECRET: options.flaskSecretKeySecret ?? "",
       MLFLOW_PORT: options.port,
       DOMAIN: options.domain ?? "",
-      CADDYFILE: options.domain ? renderCaddyfile(options) : "",
+      // write_file adds the final newline itself
+      CADDYFILE: options.domain ? renderCaddyfile(options).trimEnd() : "",
       MLFLOW_UNIT: renderMlflowUnit(options),
       BASIC_AUTH_INI: options.basicAuth ? renderBasicAuthIni(options) : "",
-      DB_UPGRADE_SCRIPT: readTemplate("mlflow-db-upgrade.py"),
+      DB_UPGRADE_SCRIPT: readTemplate("mlflow-db-upgrade.py").trimEnd(),
     },
     { name: "startup-script.sh" },
   );

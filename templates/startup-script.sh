@@ -112,34 +112,38 @@ ensure_user() {
   fi
 }
 
-VENV_CHANGED=0
-# One virtualenv per pinned requirement set (venv-<hash>), switched in by an atomic symlink:
-# a version bump installs next to the running server and takes effect at the restart.
+VENV_DIR="" VENV_CHANGED=0
+# One virtualenv per pinned requirement set (venv-<hash>), switched in by an atomic symlink
+# (switch_venv) only while the server is stopped: the running server resolves its imports
+# through the link, so it must never see the new environment.
 install_mlflow() {
-  local wanted hash dir
+  local wanted hash
   wanted=$(printf '%s\n' "${PIP_REQUIREMENTS[@]}")
   hash=$(printf '%s' "$wanted" | sha256sum | cut -c1-16)
-  dir=$MLFLOW_HOME/venv-$hash
+  VENV_DIR=$MLFLOW_HOME/venv-$hash
   mkdir -p "$MLFLOW_HOME/bin"
-  if [[ -f $dir/.complete ]]; then
+  if [[ -f $VENV_DIR/.complete ]]; then
     log "Python environment up to date: ${PIP_REQUIREMENTS[*]}"
   else
-    log "installing ${PIP_REQUIREMENTS[*]} into $dir"
-    rm -rf "$dir"
-    python3 -m venv "$dir" || die "python3 -m venv $dir failed"
-    if ! "$dir/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check "${PIP_REQUIREMENTS[@]}"; then
-      rm -rf "$dir"
+    log "installing ${PIP_REQUIREMENTS[*]} into $VENV_DIR"
+    rm -rf "$VENV_DIR"
+    python3 -m venv "$VENV_DIR" || die "python3 -m venv $VENV_DIR failed"
+    if ! "$VENV_DIR/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check "${PIP_REQUIREMENTS[@]}"; then
+      rm -rf "$VENV_DIR"
       die "pip install ${PIP_REQUIREMENTS[*]} failed: is PyPI reachable (Cloud NAT or an external IP)?"
     fi
-    printf '%s\n' "$wanted" >"$dir/requirements.txt"
-    touch "$dir/.complete"
+    printf '%s\n' "$wanted" >"$VENV_DIR/requirements.txt"
+    touch "$VENV_DIR/.complete"
   fi
-  if [[ $(readlink "$VENV_LINK" 2>/dev/null || true) != "$dir" ]]; then
-    ln -sfn "$dir" "$VENV_LINK.new"
-    mv -fT "$VENV_LINK.new" "$VENV_LINK"
+  if [[ $(readlink "$VENV_LINK" 2>/dev/null || true) != "$VENV_DIR" ]]; then
     VENV_CHANGED=1
-    log "switched $VENV_LINK to $dir"
   fi
+}
+
+switch_venv() {
+  ln -sfn "$VENV_DIR" "$VENV_LINK.new"
+  mv -fT "$VENV_LINK.new" "$VENV_LINK"
+  log "switched $VENV_LINK to $VENV_DIR"
 }
 
 # Environments of earlier pins; removed only once the new server is healthy.
@@ -227,7 +231,7 @@ main() {
   fi
   internal_ip=$(metadata instance/network-interfaces/0/ip) || die "cannot read the VM's internal IP from the metadata server"
 
-  backend_uri="postgresql://$(printf '%s' "$DB_USER" | url_encode):$(printf '%s' "$db_password" | url_encode)@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=require"
+  backend_uri="postgresql://$(printf '%s' "$DB_USER" | url_encode):$(printf '%s' "$db_password" | url_encode)@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=require&connect_timeout=10"
 
   install -d -m 0700 -o root -g root "$CONFIG_DIR"
   local env_file="MLFLOW_BACKEND_STORE_URI='$backend_uri'"
@@ -255,6 +259,7 @@ main() {
     # unit's ExecStartPre migrates the schema and may retry until the database answers.
     log "configuration or MLflow version changed: restarting mlflow.service"
     systemctl stop mlflow.service
+    if ((VENV_CHANGED)); then switch_venv; fi
   fi
   systemctl start --no-block mlflow.service
   if [[ -n $DOMAIN ]]; then
@@ -263,7 +268,8 @@ main() {
 
   local attempt
   for ((attempt = 1; attempt <= HEALTH_ATTEMPTS; attempt++)); do
-    if curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$MLFLOW_PORT/health"; then
+    # -s: no error line per attempt while MLflow starts (it may take minutes).
+    if curl -fs -o /dev/null --max-time 5 "http://127.0.0.1:$MLFLOW_PORT/health"; then
       log "MLflow is healthy on port $MLFLOW_PORT"
       remove_old_venvs
       log "done"

@@ -76,12 +76,13 @@ export class FakeVm {
     // The image's /etc: this machine's, read-only, through symlinks into /harness/host-etc
     // (copying it takes a second on a slow disk), except what the script may write: the
     // user databases (copied, without any mlflow user; useradd creates its lock and backup
-    // files), an empty systemd/system, and no mlflow/.
+    // files), an empty systemd/system, and no mlflow/ or caddy/ (Debian's caddy package,
+    // installed by the fake apt-get, would create the latter).
     const etc = path.join(this.disk, "etc");
     fs.mkdirSync(path.join(etc, "systemd/system"), { recursive: true });
     for (const entry of fs.readdirSync("/etc")) {
       const host = path.join("/etc", entry);
-      if (["mlflow", "systemd", ".pwd.lock"].includes(entry) || /^(passwd|group|shadow|gshadow|subuid|subgid)-$/.test(entry)) continue;
+      if (["mlflow", "caddy", "systemd", ".pwd.lock"].includes(entry) || /^(passwd|group|shadow|gshadow|subuid|subgid)-$/.test(entry)) continue;
       if (["passwd", "group", "shadow", "gshadow", "subuid", "subgid"].includes(entry)) {
         const lines = fs.readFileSync(host, "utf8").split("\n").filter((l) => !l.startsWith("mlflow:"));
         fs.writeFileSync(path.join(etc, entry), lines.join("\n"), { mode: fs.statSync(host).mode & 0o777 });
