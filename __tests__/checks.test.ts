@@ -236,6 +236,14 @@ describe("rule details", () => {
     expect(check("MLF-FW-MLFLOW-WORLD", world8080, { servers: [] }).compliance).toBe("compliant");
   });
 
+  test("MLF-FW-MLFLOW-WORLD: port 5000 of another VM is not the MLflow port", () => {
+    const facts: MlflowStackFacts = { servers: [{ ...PUBLIC.facts.servers[0], port: 8080, networkTags: ["mlflow-server"] }] };
+    const registry = fw({ source_ranges: ["0.0.0.0/0"], target_tags: ["registry"], allow: [{ protocol: "tcp", ports: ["5000"] }] });
+    expect(check("MLF-FW-MLFLOW-WORLD", registry, facts).compliance).toBe("compliant");
+    const toServer = fw({ source_ranges: ["0.0.0.0/0"], target_tags: ["mlflow-server"], allow: [{ protocol: "tcp", ports: ["8080"] }] });
+    expect(check("MLF-FW-MLFLOW-WORLD", toServer, facts).compliance).toBe("non-compliant");
+  });
+
   test("MLF-PLAINTEXT-BASIC-AUTH: not reported for private sources, other targets, basic auth off, loopback or TLS servers", () => {
     const publicRule = variant(isFirewall, () => undefined, PUBLIC, publicFirewall);
     const server = PUBLIC.facts.servers[0];
@@ -261,6 +269,10 @@ describe("rule details", () => {
     expect(script("mlflow server --backend-store-uri x")).toMatchObject({ port: 5000, loopbackOnly: true, basicAuth: false });
     expect(script("exec mlflow server --host=0.0.0.0 -p 8080 --app-name basic-auth")).toMatchObject({ port: 8080, loopbackOnly: false, basicAuth: true });
     expect(script("echo hello")).toBeUndefined();
+    // A comment or a message that mentions the command is not the command.
+    expect(script("# this VM runs mlflow server behind nginx\nmlflow server --host 0.0.0.0 --port 8080 --app-name basic-auth"))
+      .toMatchObject({ port: 8080, loopbackOnly: false, basicAuth: true });
+    expect(script('echo "starting mlflow server"\nlog "mlflow server is up"')).toBeUndefined();
   });
 
   test.each([
@@ -318,6 +330,8 @@ describe("rule details", () => {
     ["a range in a requirements heredoc", "cat > req.txt <<EOF\nmlflow>=3,<4\nEOF", [">=3,<4"], false],
     ["a shell variable after ==", 'pip install "mlflow==$${MLFLOW_VERSION}"', ["==$${MLFLOW_VERSION}"], true],
     ["mlflow as a user and a command only", "id -u mlflow || useradd mlflow\nexec mlflow server", [], true],
+    ["mlflow as the user running pip", 'sudo -u mlflow /opt/venv/bin/pip install "mlflow==3.1.0"', ["==3.1.0"], true],
+    ["mlflow as the user of runuser", "runuser -u mlflow -- pip install mlflow[auth]==3.18.0 psycopg2", ["==3.18.0"], true],
   ])("requirements in a script: %s", (_name, script, specifiers, pinned) => {
     const found = mlflowRequirements(script);
     expect(found.map((r) => r.specifier)).toEqual(specifiers);

@@ -31,6 +31,7 @@ describe("resource addresses are stable (renaming one replaces real infrastructu
       "google_compute_subnetwork.Network_Subnetwork_36DAE8DB",
       "google_project_iam_member.Server_LogWriter_1C416378",
       "google_project_iam_member.Server_MetricWriter_44CD044F",
+      "google_project_service.Api-cloudresourcemanager",
       "google_project_service.Api-compute",
       "google_project_service.Api-iam",
       "google_project_service.Api-iap",
@@ -70,7 +71,7 @@ describe("providers and APIs", () => {
   test("APIs are enabled and never disabled on destroy", () => {
     const services = resourcesOf(json, "google_project_service").map(([, r]) => r);
     expect(services.map((s) => s.service).sort()).toEqual([
-      "compute.googleapis.com", "iam.googleapis.com", "iap.googleapis.com", "secretmanager.googleapis.com",
+      "cloudresourcemanager.googleapis.com", "compute.googleapis.com", "iam.googleapis.com", "iap.googleapis.com", "secretmanager.googleapis.com",
       "servicenetworking.googleapis.com", "sqladmin.googleapis.com", "storage.googleapis.com",
     ]);
     for (const s of services) expect(s.disable_on_destroy).toBe(false);
@@ -79,10 +80,18 @@ describe("providers and APIs", () => {
     const services = resourcesOf(synthStack(PUBLIC_PLAIN).json, "google_project_service").map(([, r]) => r.service);
     expect(services).not.toContain("iap.googleapis.com");
   });
-  test("depends_on holds plain addresses (Terraform rejects interpolations there)", () => {
-    for (const rs of Object.values(json.resource)) {
-      for (const r of Object.values(rs)) for (const d of r.depends_on ?? []) expect(d).toMatch(/^[a-z0-9_]+\.[A-Za-z0-9_-]+$/);
+  test("depends_on and replace_triggered_by hold plain addresses (Terraform rejects interpolations there)", () => {
+    const withIap = synthStack({ access: { iapMembers: ["user:ada@example.com"] } }).json;
+    let seen = 0;
+    for (const rs of Object.values(withIap.resource)) {
+      for (const r of Object.values(rs)) {
+        for (const d of [...(r.depends_on ?? []), ...(r.lifecycle?.replace_triggered_by ?? [])]) {
+          expect(d).toMatch(/^[a-z0-9_]+\.[A-Za-z0-9_-]+$/);
+          seen++;
+        }
+      }
     }
+    expect(seen).toBeGreaterThan(50);
   });
   test("every resource waits for the APIs", () => {
     for (const [type, rs] of Object.entries(json.resource)) {
@@ -111,6 +120,9 @@ describe("Cloud SQL", () => {
     expect(sql.settings.disk_size).toBe(10);
     expect(sql.settings.disk_type).toBe("PD_SSD");
     expect(sql.settings.disk_autoresize).toBe(true);
+  });
+  test("the private services connection is abandoned on destroy (Google releases it late)", () => {
+    expect(onlyResource(json, "google_service_networking_connection").deletion_policy).toBe("ABANDON");
   });
   test("waits for the private services connection", () => {
     expect(sql.depends_on).toContain("google_service_networking_connection.Network_PrivateServicesAccess_7A621F73");
@@ -223,6 +235,15 @@ describe("VM", () => {
     expect(vm.shielded_instance_config).toEqual({ enable_secure_boot: true, enable_vtpm: true, enable_integrity_monitoring: true });
     expect(vm.metadata).toEqual({ "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE" });
   });
+  test("waits for the database, its user and every secret value (the first boot reads them)", () => {
+    expect(vm.depends_on).toEqual(expect.arrayContaining([
+      "google_sql_database.Database_3B28CBDB",
+      "google_sql_user.Database_User_739A4C21",
+      "google_secret_manager_secret_version.Database_Password_Version_9902D26E",
+      "google_secret_manager_secret_version.Server_AdminPassword_Version_4A81CABA",
+      "google_secret_manager_secret_version.Server_FlaskSecretKey_Version_7A76E743",
+    ]));
+  });
   test("private mode: no external IP; waits for NAT and for its grants", () => {
     expect(vm.network_interface).toEqual([{ subnetwork: "${google_compute_subnetwork.Network_Subnetwork_36DAE8DB.id}" }]);
     expect(vm.depends_on).toEqual(expect.arrayContaining([
@@ -289,7 +310,10 @@ describe("IAP access", () => {
     for (const t of tunnel) {
       expect(t).toMatchObject({ role: "roles/iap.tunnelResourceAccessor", instance: "${google_compute_instance.Server_7E7D21FA.name}", zone: "europe-west1-b" });
     }
+    // A replaced VM starts with an empty IAM policy: the grants are recreated with it.
+    for (const t of tunnel) expect(t.lifecycle).toEqual({ replace_triggered_by: ["google_compute_instance.Server_7E7D21FA"] });
     const viewers = resourcesOf(json, "google_compute_instance_iam_member").map(([, r]) => r);
+    for (const v of viewers) expect(v.lifecycle).toEqual({ replace_triggered_by: ["google_compute_instance.Server_7E7D21FA"] });
     expect(viewers.map((v) => [v.role, v.instance_name])).toEqual([
       ["roles/compute.viewer", "${google_compute_instance.Server_7E7D21FA.name}"],
       ["roles/compute.viewer", "${google_compute_instance.Server_7E7D21FA.name}"],

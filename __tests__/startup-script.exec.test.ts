@@ -259,7 +259,9 @@ describeVm("first boot", () => {
     const calls = vm.calls();
 
     // OS packages: only the missing one, once; the user; one venv with the pinned set.
-    expect(byScript(calls, "apt-get")).toEqual([["update", "-q"], ["install", "-y", "-q", "--no-install-recommends", "python3-venv"]]);
+    expect(byScript(calls, "apt-get")).toEqual([
+      ["update", "-q", "-oDPkg::Lock::Timeout=300"], ["install", "-y", "-q", "--no-install-recommends", "-oDPkg::Lock::Timeout=300", "python3-venv"],
+    ]);
     expect(byScript(calls, "useradd")).toHaveLength(1);
     expect(byScript(calls, "pip")).toEqual([["install", "--quiet", "--no-cache-dir", "--disable-pip-version-check", ...pipRequirements(opts)]]);
     expect(venvDirs(vm)).toEqual([fs.readlinkSync(vm.file("/opt/mlflow/venv"))]);
@@ -451,7 +453,9 @@ describeVm("public with a domain: Caddy in front of MLflow", () => {
     const vm = await bootedVm();
     await runScript(vm, opts);
     let calls = vm.calls();
-    expect(byScript(calls, "apt-get")).toEqual([["update", "-q"], ["install", "-y", "-q", "--no-install-recommends", "python3-venv", "caddy"]]);
+    expect(byScript(calls, "apt-get")).toEqual([
+      ["update", "-q", "-oDPkg::Lock::Timeout=300"], ["install", "-y", "-q", "--no-install-recommends", "-oDPkg::Lock::Timeout=300", "python3-venv", "caddy"],
+    ]);
     expect(vm.read(CADDYFILE)).toBe(`${renderCaddyfile(opts).trimEnd()}\n`);
     expect(mode(vm, CADDYFILE)).toBe("644 uid=0");
     expect(byScript(calls, "systemctl")).toEqual(expect.arrayContaining([["enable", "caddy.service"], ["restart", "caddy.service"]]));
@@ -512,10 +516,24 @@ describeVm("failures", () => {
     expect(byScript(vm.calls(), "systemctl")).toEqual([]);
   });
 
+  test("PyPI down for a while at first boot: the script retries and comes up", async () => {
+    const vm = await bootedVm();
+    const opts = options();
+    vm.control("pypi-down", true);
+    const job = vm.startJob(renderStartupScript(opts));
+    await vm.waitFor(() => byScript(vm.calls(), "pip").length >= 2, 20, "two failed pip installs");
+    vm.control("pypi-down", false);
+    const result = await job;
+    expectExit(result, 0, vm);
+    expect(result.output).toContain("mlflow-startup: pip install failed (attempt 1 of 7); retrying in 10 s");
+    await expectServing(vm, opts, opts.mlflowVersion);
+  });
+
   test("PyPI unavailable: exits non-zero with a clear message, leaves no half-made venv", async () => {
     const vm = await bootedVm();
     vm.control("pypi-down", true);
     const result = await runScript(vm, options(), 1);
+    expect(byScript(vm.calls(), "pip")).toHaveLength(7);
     expect(result.output).toMatch(/mlflow-startup: ERROR: pip install .*mlflow\[auth\]==3\.18\.0.* failed: is PyPI reachable/);
     expect(venvDirs(vm)).toEqual([]);
     expect(vm.exists("/opt/mlflow/venv")).toBe(false);

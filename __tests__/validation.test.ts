@@ -47,6 +47,9 @@ const BAD: Array<[string, Partial<MlflowTrackingStackProps>, string, RegExp]> = 
   ["network name with spaces", { network: { existingNetwork: "my net" } }, "network.existingNetwork", /network or subnetwork name/],
   ["SQL tier of Enterprise Plus", { database: { tier: "db-perf-optimized-N-2" } }, "database.tier", /ENTERPRISE edition/],
   ["SQL tier made up", { database: { tier: "large" } }, "database.tier", /db-g1-small/],
+  ["SQL custom tier with 3 vCPUs", { database: { tier: "db-custom-3-7680" } }, "database.tier", /even number of vCPUs/],
+  ["SQL custom tier too little memory", { database: { tier: "db-custom-2-3000" } }, "database.tier", /multiple of 256 MiB/],
+  ["SQL custom tier too much memory per vCPU", { database: { tier: "db-custom-1-999936" } }, "database.tier", /0\.9-6\.5 GiB per vCPU/],
   ["MySQL version", { database: { databaseVersion: "MYSQL_8_0" } }, "database.databaseVersion", /MLflow needs PostgreSQL/],
   ["unknown Postgres version", { database: { databaseVersion: "POSTGRES_9_6" } }, "database.databaseVersion", /POSTGRES_16/],
   ["availability type", { database: { availabilityType: "MULTI" as never } }, "database.availabilityType", /"ZONAL", "REGIONAL"/],
@@ -126,7 +129,7 @@ describe("error shape", () => {
 describe("good props pass", () => {
   const GOOD: Array<[string, Partial<MlflowTrackingStackProps>]> = [
     ["defaults", {}],
-    ["realistic private", { projectId: "acme-ml-prod-4711", region: "us-central1", zone: "us-central1-f", namePrefix: "team-a", labels: { team: "ml", "cost-center": "cc_42" }, access: { iapMembers: ["group:ml-team@acme.com", "user:ada@acme.com", "serviceAccount:ci@acme-ml-prod.iam.gserviceaccount.com", "domain:acme.com"] } }],
+    ["realistic private", { projectId: "acme-ml-prod-4711", region: "us-central1", zone: "us-central1-f", namePrefix: "team-a", labels: { team: "ml", "cost-center": "cc_42" }, access: { iapMembers: ["group:ml-team@acme.com", "user:ada@acme.com", "serviceAccount:ci@acme-ml-prod.iam.gserviceaccount.com", "domain:acme.com", "principalSet://iam.googleapis.com/locations/global/workforcePools/acme/group/ml"] } }],
     ["public with ranges", { access: { mode: "public", allowedSourceRanges: ["203.0.113.0/24", "198.51.100.7/32", "2001:db8::/32"], allowPlaintextHttp: true } }],
     ["bigger database", { database: { tier: "db-custom-4-15360", availabilityType: "REGIONAL", diskSizeGb: 100, databaseVersion: "POSTGRES_15", databaseName: "mlflow_prod", userName: "mlflow_app" } }],
     ["own bucket", { artifactStore: { bucketName: "acme_ml-artifacts.v2".replace(".", "-"), location: "EU", versioning: false, forceDestroy: true, noncurrentVersionRetentionDays: 7 } }],

@@ -2,6 +2,7 @@
 // protection, daily backups with point-in-time recovery, one database and one built-in user
 // whose password is generated and kept in Secret Manager.
 import { Construct } from "constructs";
+import { ITerraformDependable } from "cdktf";
 import { SqlDatabaseInstance } from "@cdktf/provider-google/lib/sql-database-instance";
 import { SqlDatabase } from "@cdktf/provider-google/lib/sql-database";
 import { SqlUser } from "@cdktf/provider-google/lib/sql-user";
@@ -23,6 +24,8 @@ export interface IMlflowBackendDatabase {
   readonly passwordSecret: IMlflowSecret;
   /** Cloud SQL instance name. */
   readonly instanceName: string;
+  /** Done once the database and the user exist (a client can log in). */
+  readonly ready: ITerraformDependable[];
 }
 
 /** Database options of `MlflowTrackingStack` (`database` prop). */
@@ -81,6 +84,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
   public readonly userName: string;
   public readonly passwordSecret: IMlflowSecret;
   public readonly instanceName: string;
+  public readonly ready: ITerraformDependable[];
   public readonly tier: string;
   public readonly databaseVersion: string;
   public readonly availabilityType: "ZONAL" | "REGIONAL";
@@ -139,7 +143,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
       },
     });
 
-    new SqlDatabase(this, "Database", {
+    const database = new SqlDatabase(this, "Database", {
       project: props.projectId,
       instance: instance.name,
       name: this.databaseName,
@@ -152,7 +156,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
       secretId: `${namePrefix}-db-password`,
       labels: props.labels,
     });
-    new SqlUser(this, "User", {
+    const user = new SqlUser(this, "User", {
       project: props.projectId,
       instance: instance.name,
       name: this.userName,
@@ -161,6 +165,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
       deletionPolicy: "ABANDON",
     });
 
+    this.ready = [database, user];
     this.host = instance.privateIpAddress;
     this.instanceName = instance.name;
     this.passwordSecret = password;

@@ -12,6 +12,8 @@ import { SecretManagerSecretIamMember } from "@cdktf/provider-google/lib/secret-
 export interface IMlflowSecret {
   /** The Secret Manager secret id (short name), e.g. `mlflow-db-password`. */
   readonly secretId: string;
+  /** Done once the secret holds a value that can be read. */
+  readonly ready: ITerraformDependable;
   /** Grants `roles/secretmanager.secretAccessor` on this secret only; done once the grant exists. */
   grantAccess(member: string): ITerraformDependable;
 }
@@ -43,6 +45,7 @@ export interface MlflowGeneratedSecretProps {
  */
 export class MlflowGeneratedSecret extends Construct implements IMlflowSecret {
   public readonly secretId: string;
+  public readonly ready: ITerraformDependable;
   /** Full resource name, `projects/<p>/secrets/<id>`. */
   public readonly secretName: string;
   private readonly secret: SecretManagerSecret;
@@ -63,7 +66,7 @@ export class MlflowGeneratedSecret extends Construct implements IMlflowSecret {
       labels: props.labels,
       replication: { auto: {} },
     });
-    new SecretManagerSecretVersion(this, "Version", {
+    this.ready = new SecretManagerSecretVersion(this, "Version", {
       secret: this.secret.id,
       secretData: value.result,
     });

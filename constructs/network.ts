@@ -162,6 +162,11 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
         network: this.networkId,
         service: "servicenetworking.googleapis.com",
         reservedPeeringRanges: [range.name],
+        // Deleting the peering right after the Cloud SQL instance fails while Google still
+        // holds it ("Producer services ... are still using this connection",
+        // terraform-provider-google#16275, #18834); the provider's documented answer is
+        // ABANDON: destroy forgets the connection, and it goes with the network.
+        deletionPolicy: "ABANDON",
       });
     }
 

@@ -244,7 +244,11 @@ export class MlflowTrackingServer extends Construct {
       domain: this.domain,
     };
 
-    const dependsOn = [...grants];
+    // The first boot reads the secrets and connects to the database: create the VM only once
+    // they hold values (the script and the unit retry, but not forever at first boot).
+    const dependsOn: ITerraformDependable[] = [...grants, ...props.database.ready, props.database.passwordSecret.ready];
+    if (adminPassword) dependsOn.push(adminPassword.ready);
+    if (flaskSecretKey) dependsOn.push(flaskSecretKey.ready);
     if (this.accessMode === "private" && props.network.internetEgress) dependsOn.push(props.network.internetEgress);
 
     const instance = new ComputeInstance(this, "Resource", {
@@ -288,12 +292,19 @@ export class MlflowTrackingServer extends Construct {
       (access.iapMembers ?? []).forEach((iapMember, i) => {
         const { IapTunnelInstanceIamMember } = loadIapTunnelInstanceIamMember();
         const { ComputeInstanceIamMember } = loadComputeInstanceIamMember();
+        // Instance-level grants live in the VM's own IAM policy, which a replaced VM (new
+        // startup script) starts without; the name stays the same, so Terraform would not
+        // notice. replace_triggered_by recreates the grants with the VM. A plain address, not
+        // the resource: cdktf 0.21 renders a resource there as "${…}", which Terraform
+        // rejects (terraform-cdk#3196, #3532).
+        const withTheVm = { replaceTriggeredBy: [`${instance.terraformResourceType}.${instance.friendlyUniqueId}`] };
         new IapTunnelInstanceIamMember(this, `IapTunnelUser${i}`, {
           project: props.projectId,
           zone: props.zone,
           instance: instance.name,
           role: "roles/iap.tunnelResourceAccessor",
           member: iapMember,
+          lifecycle: withTheVm,
         });
         // `gcloud compute start-iap-tunnel` reads the instance before it connects
         // (compute.instances.get); grant that on this one VM only.
@@ -303,6 +314,7 @@ export class MlflowTrackingServer extends Construct {
           instanceName: instance.name,
           role: "roles/compute.viewer",
           member: iapMember,
+          lifecycle: withTheVm,
         });
       });
     } else if (this.domain) {

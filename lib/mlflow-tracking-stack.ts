@@ -48,7 +48,8 @@ export interface MlflowTrackingStackProps {
 
 /** The Google APIs the stack uses; `iap` only in private mode, `dns` only with a DNS zone. */
 export function requiredApis(mode: "private" | "public", dnsZone = false): string[] {
-  const apis = ["compute", "sqladmin", "servicenetworking", "secretmanager", "iam", "storage"];
+  // cloudresourcemanager: project-level IAM grants (log and metric writer) go through it.
+  const apis = ["compute", "sqladmin", "servicenetworking", "secretmanager", "iam", "storage", "cloudresourcemanager"];
   if (mode === "private") apis.push("iap");
   if (dnsZone) apis.push("dns");
   return apis.map((a) => `${a}.googleapis.com`);

@@ -136,14 +136,30 @@ export const SOURCE_RANGE = {
 /** IAM members a human or a workload can be. */
 export const IAM_MEMBER = {
   test: (v: string) =>
-    /^(user|group|serviceAccount):[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v) || /^domain:[a-z0-9.-]+\.[a-z]{2,}$/.test(v),
-  expected: 'an IAM member such as "user:ada@example.com", "group:ml-team@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com" or "domain:example.com"',
+    /^(user|group|serviceAccount):[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v) ||
+    /^domain:[a-z0-9.-]+\.[a-z]{2,}$/.test(v) ||
+    // Workforce and workload identity federation principals
+    /^(principal|principalSet):\/\/iam\.googleapis\.com\/\S+$/.test(v),
+  expected: 'an IAM member such as "user:ada@example.com", "group:ml-team@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com", "domain:example.com" or "principalSet://iam.googleapis.com/..."',
 };
 
-/** Cloud SQL tiers that an ENTERPRISE-edition PostgreSQL instance accepts. */
+/**
+ * Cloud SQL tiers that an ENTERPRISE-edition PostgreSQL instance accepts: the shared-core
+ * ones, or custom machines with 1 or an even number of vCPUs (up to 96), memory a multiple
+ * of 256 MiB, 0.9 to 6.5 GiB per vCPU and at least 3.75 GiB (3840 MiB) in all
+ * (cloud.google.com/sql/docs/postgres/instance-settings, custom machine types).
+ */
 export const SQL_TIER = {
-  test: (v: string) => /^db-(f1-micro|g1-small|custom-\d{1,2}-\d{3,6})$/.test(v),
-  expected: 'a Cloud SQL tier for PostgreSQL on the ENTERPRISE edition: "db-f1-micro", "db-g1-small" or "db-custom-<vCPUs>-<memory MiB>"',
+  test: (v: string) => {
+    if (v === "db-f1-micro" || v === "db-g1-small") return true;
+    const m = /^db-custom-(\d{1,2})-(\d{3,6})$/.exec(v);
+    if (!m) return false;
+    const cpus = Number(m[1]);
+    const mib = Number(m[2]);
+    return (cpus === 1 || (cpus % 2 === 0 && cpus <= 96)) && mib % 256 === 0 && mib >= 3840 &&
+      mib >= cpus * 0.9 * 1024 && mib <= cpus * 6.5 * 1024;
+  },
+  expected: 'a Cloud SQL tier for PostgreSQL on the ENTERPRISE edition: "db-f1-micro", "db-g1-small" or "db-custom-<vCPUs>-<MiB>" with 1 or an even number of vCPUs, memory a multiple of 256 MiB, 0.9-6.5 GiB per vCPU and at least 3840 MiB (e.g. "db-custom-2-7680")',
 };
 
 export const POSTGRES_VERSIONS = ["POSTGRES_13", "POSTGRES_14", "POSTGRES_15", "POSTGRES_16", "POSTGRES_17"] as const;

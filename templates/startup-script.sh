@@ -43,8 +43,13 @@ readonly SECRET_MANAGER_URL=https://secretmanager.googleapis.com/v1
 OS_PACKAGES=(python3-venv curl ca-certificates)
 if [[ -n $DOMAIN ]]; then OS_PACKAGES+=(caddy); fi
 readonly OS_PACKAGES
-# Fetch retries: a new service account's IAM grants can take a minute to apply.
+# Compute Engine runs this script once per boot and never retries it, so every step that
+# needs the network retries on its own: at first boot Cloud NAT, the package mirrors and a
+# new service account's IAM grants (up to about 7 minutes) may not be ready yet.
+# Attempts, first delay in seconds (it doubles up to 60): about 9 minutes for secrets,
+# 5 for apt and pip.
 readonly SECRET_ATTEMPTS=12 SECRET_RETRY_SECONDS=10
+readonly INSTALL_ATTEMPTS=7 INSTALL_RETRY_SECONDS=10
 # First boot creates the schema; give the server up to 10 minutes to answer /health.
 readonly HEALTH_ATTEMPTS=120 HEALTH_RETRY_SECONDS=5
 
@@ -68,6 +73,20 @@ fill() {
     text=${text#*"$marker"}
   done
   printf '%s' "$out$text"
+}
+
+# retry ATTEMPTS DELAY WHAT COMMAND...: runs COMMAND until it succeeds, at most ATTEMPTS
+# times, waiting DELAY seconds (doubled each time, at most 60) in between.
+retry() {
+  local attempts=$1 delay=$2 what=$3 attempt
+  shift 3
+  for ((attempt = 1; ; attempt++)); do
+    if "$@"; then return 0; fi
+    ((attempt < attempts)) || return 1
+    log "$what failed (attempt $attempt of $attempts); retrying in $delay s"
+    sleep "$delay"
+    delay=$((delay * 2 > 60 ? 60 : delay * 2))
+  done
 }
 
 CONFIG_CHANGED=0
@@ -101,8 +120,12 @@ install_os_packages() {
   fi
   log "installing OS packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q || die "apt-get update failed: are the Debian mirrors reachable (Cloud NAT or an external IP)?"
-  apt-get install -y -q --no-install-recommends "${missing[@]}" || die "apt-get install ${missing[*]} failed"
+  # DPkg::Lock::Timeout: wait for apt-daily or unattended-upgrades instead of failing.
+  retry "$INSTALL_ATTEMPTS" "$INSTALL_RETRY_SECONDS" "apt-get update" apt-get update -q -oDPkg::Lock::Timeout=300 ||
+    die "apt-get update failed: are the Debian mirrors reachable (Cloud NAT or an external IP)?"
+  retry "$INSTALL_ATTEMPTS" "$INSTALL_RETRY_SECONDS" "apt-get install" \
+    apt-get install -y -q --no-install-recommends -oDPkg::Lock::Timeout=300 "${missing[@]}" ||
+    die "apt-get install ${missing[*]} failed"
 }
 
 ensure_user() {
@@ -128,7 +151,8 @@ install_mlflow() {
     log "installing ${PIP_REQUIREMENTS[*]} into $VENV_DIR"
     rm -rf "$VENV_DIR"
     python3 -m venv "$VENV_DIR" || die "python3 -m venv $VENV_DIR failed"
-    if ! "$VENV_DIR/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check "${PIP_REQUIREMENTS[@]}"; then
+    if ! retry "$INSTALL_ATTEMPTS" "$INSTALL_RETRY_SECONDS" "pip install" \
+      "$VENV_DIR/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check "${PIP_REQUIREMENTS[@]}"; then
       rm -rf "$VENV_DIR"
       die "pip install ${PIP_REQUIREMENTS[*]} failed: is PyPI reachable (Cloud NAT or an external IP)?"
     fi
@@ -182,14 +206,17 @@ fetch_secret() {
 # read_secret VAR NAME: sets VAR to the secret's value, retrying while IAM grants settle.
 # Stops the script (before the server is touched) when the secret cannot be read.
 read_secret() {
-  local var=$1 name=$2 value="" attempt
+  local var=$1 name=$2 value="" attempt delay=$SECRET_RETRY_SECONDS
   for ((attempt = 1; attempt <= SECRET_ATTEMPTS; attempt++)); do
     if value=$(fetch_secret "$name") && [[ -n $value ]]; then
       break
     fi
     value=""
     log "Secret Manager: cannot read secret $name yet (attempt $attempt of $SECRET_ATTEMPTS)"
-    ((attempt == SECRET_ATTEMPTS)) || sleep "$SECRET_RETRY_SECONDS"
+    if ((attempt < SECRET_ATTEMPTS)); then
+      sleep "$delay"
+      delay=$((delay * 2 > 60 ? 60 : delay * 2))
+    fi
   done
   [[ -n $value ]] || die "cannot read secret $name from Secret Manager in project $PROJECT_ID (is the Secret Manager API reachable, and does the server's service account have roles/secretmanager.secretAccessor on it?)"
   # Values go into a systemd EnvironmentFile and an INI file: one line, no quotes or backslashes.

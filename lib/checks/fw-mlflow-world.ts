@@ -1,7 +1,7 @@
 // MLF-FW-MLFLOW-WORLD: the MLflow server answers on its port with the tracking API, the UI
 // and artifact downloads; public mode opens it to listed ranges, never to everyone.
 import { MlflowRule } from "./rule";
-import { allowsTcpPort, checkWorldIngress, ingressRule } from "./private/network";
+import { allowsTcpPort, checkWorldIngress, ingressRule, targetsVm } from "./private/network";
 import { MLFLOW_DEFAULT_PORT } from "./private/server";
 
 export const fwMlflowWorld: MlflowRule = {
@@ -12,11 +12,15 @@ export const fwMlflowWorld: MlflowRule = {
   howToFix: 'Use access.mode "private" (IAP tunnel), or public mode with access.allowedSourceRanges listing only your offices, VPN egress or CI runners.',
   resourceTypes: ["google_compute_firewall"],
   check(resource, facts) {
-    // The ports of the MLflow servers in the stack, and MLflow's default for servers the
-    // stack does not show (a pre-built image, another stack).
-    const ports = [...new Set([MLFLOW_DEFAULT_PORT, ...facts.servers.flatMap((s) => (s.port === undefined ? [] : [s.port]))])]
-      .sort((a, b) => a - b);
+    // The ports of the MLflow servers this rule reaches. When the stack shows no MLflow
+    // server (a pre-built image, another stack), MLflow's default port stands in for them.
     const parsed = ingressRule(resource.config);
+    const reached = typeof parsed === "object"
+      ? facts.servers.filter((s) => targetsVm(parsed, s.networkTags, s.serviceAccountEmail))
+      : facts.servers;
+    const ports = facts.servers.length === 0
+      ? [MLFLOW_DEFAULT_PORT]
+      : [...new Set(reached.flatMap((s) => (s.port === undefined ? [] : [s.port])))].sort((a, b) => a - b);
     const openPort = typeof parsed === "object" ? ports.find((p) => allowsTcpPort(parsed, p) === true) : undefined;
     return checkWorldIngress(
       resource.config,

@@ -32,9 +32,12 @@ export function serverFacts(resource: MlflowSynthesizedResource): MlflowServerFa
   if (!(VM_TYPES as readonly string[]).includes(resource.type)) return undefined;
   const config = resource.config as JsonObject;
   for (const script of startupScripts(config)) {
-    const m = /(?:^|[\s/])mlflow\s+server\b[^\n]*/.exec(script);
-    if (!m) continue;
-    const line = m[0];
+    // The command itself, not a comment or a message that mentions it.
+    const line = script.split("\n")
+      .filter((l) => !/^\s*(#|echo\b|log\b|printf\b)/.test(l))
+      .map((l) => /(?:^|[\s/])mlflow\s+server\b.*/.exec(l)?.[0])
+      .find((l): l is string => l !== undefined);
+    if (line === undefined) continue;
     const portText = option(line, ["--port", "-p"]);
     const host = option(line, ["--host", "-h"]) ?? "127.0.0.1";
     const email = block(config.service_account)?.email;
@@ -73,15 +76,22 @@ const VERSION_OPERATOR = /^(===|==|~=|!=|>=|<=|>|<|@)/;
 export function mlflowRequirements(script: string): MlflowRequirement[] {
   const found: MlflowRequirement[] = [];
   for (const line of script.split("\n")) {
-    const installLine = INSTALL_LINE.test(line);
-    for (const raw of line.split(/[\s'"()`;]+/)) {
+    // On an install line, a bare `mlflow` counts only after the install verb: before it,
+    // it is a user (`sudo -u mlflow pip install …`), not a package.
+    const verb = INSTALL_LINE.exec(line);
+    const packagesFrom = verb ? verb.index + verb[0].length : line.length;
+    let offset = 0;
+    for (const raw of line.split(/([\s'"()`;]+)/)) {
+      const start = offset;
+      offset += raw.length;
+      if (/^[\s'"()`;]*$/.test(raw)) continue;
       // A trailing comma ends an item of a Python or TOML list; commas inside [extras] stay.
       const word = raw.replace(/,+$/, "");
       const m = MLFLOW_PACKAGE.exec(word);
       if (!m) continue;
       const specifier = m[3];
       if (specifier !== "" && !VERSION_OPERATOR.test(specifier)) continue; // mlflow-server, mlflow.service …
-      if (specifier === "" && m[2] === undefined && !installLine) continue;
+      if (specifier === "" && m[2] === undefined && start < packagesFrom) continue;
       found.push({ text: word, specifier });
     }
   }
