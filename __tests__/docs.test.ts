@@ -2,7 +2,10 @@
 // diagram (npm run diagram) and the README cost table (npm run costs) are regenerated in
 // memory and compared with the checked-in text. Also: every optional prop of a public
 // props/options interface documents its @default.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { API_MD, ApiModel, loadApi, renderApiMarkdown } from "../scripts/api-docs";
 import { EXAMPLE_PROPS, README, SynthesizedStack, architectureGraph, diagramMarkdown, readBlock, synthesizeStack } from "../scripts/diagram";
 import { CONFIGURATIONS, PriceList, costLines, costsMarkdown, loadPrices } from "../scripts/costs";
@@ -17,6 +20,7 @@ function expectCurrent(what: string, actual: string, expected: string, command: 
   throw new Error(`${what} is not current; run \`${command}\`.\nFirst difference at line ${i + 1}:\n  checked in: ${JSON.stringify(a[i])}\n  generated:  ${JSON.stringify(e[i])}`);
 }
 
+const svgOut = path.join(os.tmpdir(), `architecture-${process.pid}.svg`);
 let model: ApiModel;
 let stacks: SynthesizedStack[];
 let prices: PriceList;
@@ -49,6 +53,15 @@ describe("API reference (API.md)", () => {
 });
 
 describe("architecture diagram (README)", () => {
+  test("docs/architecture.svg is current (rendered in a separate process: the renderer is an ES module)", () => {
+    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/diagram.ts", "--svg", svgOut], {
+      cwd: path.resolve(__dirname, ".."), encoding: "utf8",
+    });
+    expect(result.stderr).toBe("");
+    expect(fs.readFileSync(svgOut, "utf8")).toBe(fs.readFileSync(path.resolve(__dirname, "..", "docs", "architecture.svg"), "utf8"));
+    fs.rmSync(svgOut, { force: true });
+  });
+
   test("the README block is current", () => {
     // The diagram is drawn from the example stack, the first cost configuration.
     expect(CONFIGURATIONS[0].props).toEqual(EXAMPLE_PROPS);

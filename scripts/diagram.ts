@@ -4,8 +4,8 @@
 //   npm run diagram              rewrite the README block
 //   npm run diagram -- --check   exit 1 when the README block is not current
 //   npm run diagram -- --print   print the block instead of writing it
-//   npm run diagram -- --svg [FILE]  render the flowchart to SVG (default docs/architecture.svg);
-//                                needs `npm install --no-save beautiful-mermaid@1.1.3`
+//   npm run diagram -- --svg [FILE]  render only the SVG (default docs/architecture.svg)
+//   (plain `npm run diagram` writes the README block and docs/architecture.svg; --check checks both)
 //
 // Nodes are the synthesized resources (short type + construct path), edges are references
 // (`${type.name.…}` inside a resource's configuration) and depends_on entries, subgraphs are
@@ -223,15 +223,18 @@ export function runReadmeGenerator(name: string, generate: () => string, command
   return 0;
 }
 
+/** Where the rendered diagram is checked in (the README links it). */
+export const SVG_FILE = path.join(ROOT, "docs", "architecture.svg");
+
 /**
- * Renders the flowchart to an SVG file with `beautiful-mermaid` (pure JavaScript, no browser).
- * That package is not a dependency of this project: install it first
- * (`npm install --no-save beautiful-mermaid@1.1.3`). It is ESM-only, hence the file-URL import.
+ * Renders the flowchart to SVG with `beautiful-mermaid` (a dev dependency: pure JavaScript,
+ * no browser; its own layout, so it differs from GitHub's rendering of the Mermaid block).
+ * It is ESM-only, hence the file-URL import. Deterministic: the same chart gives the same bytes.
  */
-export async function writeSvg(file: string, chart: string): Promise<void> {
+export async function renderSvg(chart: string): Promise<string> {
   const entry = path.join(ROOT, "node_modules", "beautiful-mermaid", "dist", "index.js");
   if (!fs.existsSync(entry)) {
-    throw new Error("--svg needs the beautiful-mermaid package: npm install --no-save beautiful-mermaid@1.1.3");
+    throw new Error("the SVG needs the beautiful-mermaid dev dependency: run npm ci");
   }
   const importEsm = new Function("url", "return import(url)") as (url: string) => Promise<any>;
   const { renderMermaidSVG } = await importEsm(pathToFileURL(entry).href);
@@ -241,22 +244,38 @@ export async function writeSvg(file: string, chart: string): Promise<void> {
     font: "system-ui, sans-serif",
   });
   const local = svg.replace(/^\s*@import url\([^)]*\);\n/m, "");
-  fs.writeFileSync(file, local.endsWith("\n") ? local : `${local}\n`);
+  return local.endsWith("\n") ? local : `${local}\n`;
 }
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
+  const fail = (err: Error) => {
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 1;
+  };
+  const chart = () => mermaidFlowchart(architectureGraph(synthesizeStack()));
   const svgAt = argv.indexOf("--svg");
   if (svgAt !== -1) {
-    const file = argv[svgAt + 1] ?? path.join(ROOT, "docs", "architecture.svg");
-    writeSvg(file, mermaidFlowchart(architectureGraph(synthesizeStack()))).then(
-      () => process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`),
-      (err: Error) => {
-        process.stderr.write(`${err.message}\n`);
-        process.exitCode = 1;
-      },
-    );
+    const file = argv[svgAt + 1] ?? SVG_FILE;
+    renderSvg(chart()).then((svg) => {
+      fs.writeFileSync(file, svg);
+      process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+    }, fail);
   } else {
     process.exitCode = runReadmeGenerator("diagram", () => diagramMarkdown(), "npm run diagram", argv);
+    if (!argv.includes("--print")) {
+      renderSvg(chart()).then((svg) => {
+        const current = fs.existsSync(SVG_FILE) && fs.readFileSync(SVG_FILE, "utf8") === svg;
+        if (argv.includes("--check")) {
+          if (!current) {
+            process.stderr.write("docs/architecture.svg is not current; run `npm run diagram`\n");
+            process.exitCode = 1;
+          }
+        } else if (!current) {
+          fs.writeFileSync(SVG_FILE, svg);
+          process.stdout.write("docs/architecture.svg updated\n");
+        }
+      }, fail);
+    }
   }
 }
