@@ -49,11 +49,12 @@ export class MlflowGeneratedSecret extends Construct implements IMlflowSecret {
   /** Full resource name, `projects/<p>/secrets/<id>`. */
   public readonly secretName: string;
   private readonly secret: SecretManagerSecret;
+  private readonly value: Password;
   private readonly grants = new Map<string, SecretManagerSecretIamMember>();
 
   constructor(scope: Construct, id: string, props: MlflowGeneratedSecretProps) {
     super(scope, id);
-    const value = new Password(this, "Value", {
+    this.value = new Password(this, "Value", {
       length: props.length ?? 32,
       special: false,
       minLower: 1,
@@ -68,7 +69,7 @@ export class MlflowGeneratedSecret extends Construct implements IMlflowSecret {
     });
     this.ready = new SecretManagerSecretVersion(this, "Version", {
       secret: this.secret.id,
-      secretData: value.result,
+      secretData: this.value.result,
     });
     this.secretId = props.secretId;
     this.secretName = this.secret.name;
@@ -76,7 +77,7 @@ export class MlflowGeneratedSecret extends Construct implements IMlflowSecret {
 
   /** The generated value (a Terraform reference; never a literal). */
   public get valueRef(): string {
-    return (this.node.findChild("Value") as Password).result;
+    return this.value.result;
   }
 
   public grantAccess(member: string): ITerraformDependable {

@@ -283,7 +283,7 @@ export class MlflowTrackingServer extends Construct {
     });
     this.instanceName = instance.name;
 
-    this.createFirewallRules(props, access);
+    this.createFirewallRules(props, access, namePrefix);
 
     if (this.accessMode === "private") {
       this.trackingUri = `http://localhost:${this.port}`;
@@ -337,8 +337,7 @@ export class MlflowTrackingServer extends Construct {
     }
   }
 
-  private createFirewallRules(props: MlflowTrackingServerProps, access: MlflowAccessOptions): void {
-    const namePrefix = props.namePrefix ?? "mlflow";
+  private createFirewallRules(props: MlflowTrackingServerProps, access: MlflowAccessOptions, namePrefix: string): void {
     const common = { project: props.projectId, network: props.network.networkName, direction: "INGRESS", targetTags: [this.networkTag] };
     // SSH only through IAP, in both modes; in private mode the MLflow port too.
     new ComputeFirewall(this, "IapIngress", {
