@@ -8,7 +8,7 @@ module.exports = {
   // The startup-script execution harness (*.exec.test.ts, bubblewrap sandboxes) runs only
   // through `npm run test:script`, which overrides this list.
   testPathIgnorePatterns: ["/node_modules/", "\\.exec\\.test\\.ts$"],
-  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json", diagnostics: false }] },
   moduleFileExtensions: ["ts", "js", "json"],
   testTimeout: 60000,
 };
