@@ -23,18 +23,18 @@ describe("public mode with a domain", () => {
 
   test("firewall: 443 from the allowed ranges, 80 from anywhere (ACME), SSH via IAP, MLflow's port nowhere", () => {
     const fw = firewalls(json);
-    expect(Object.keys(fw).sort()).toEqual(["mlflow-allow-acme", "mlflow-allow-https", "mlflow-allow-iap", "mlflow-allow-internal"]);
+    expect(Object.keys(fw).sort()).toEqual(["mlflow-allow-acme", "mlflow-allow-https", "mlflow-allow-iap", "mlflow-allow-internal", "mlflow-deny-ssh"]);
     expect(fw["mlflow-allow-https"]).toMatchObject({ source_ranges: ["203.0.113.0/24"], allow: [{ protocol: "tcp", ports: ["443"] }] });
     expect(fw["mlflow-allow-acme"]).toMatchObject({ source_ranges: ["0.0.0.0/0"], allow: [{ protocol: "tcp", ports: ["80"] }] });
     expect(fw["mlflow-allow-iap"]).toMatchObject({ allow: [{ protocol: "tcp", ports: ["22"] }] });
     expect(fw["mlflow-allow-internal"]).toMatchObject({ allow: [{ protocol: "tcp", ports: ["443"] }] });
-    for (const f of Object.values(fw)) expect(JSON.stringify(f.allow)).not.toContain("5000");
+    for (const f of Object.values(fw)) expect(JSON.stringify(f.allow ?? [])).not.toContain("5000");
   });
 
   test("MLflow listens on 127.0.0.1, accepts the domain as host and as CORS origin", () => {
     const script = vmScript(json);
     expect(script).toContain("--host 127.0.0.1 --port 5000");
-    expect(script).toMatch(/--allowed-hosts localhost,localhost:\*,127\.0\.0\.1,127\.0\.0\.1:\*,@INTERNAL_IP@,@INTERNAL_IP@:\*,mlflow\.example\.com,mlflow\.example\.com:443 /);
+    expect(script).toMatch(/--allowed-hosts localhost,localhost:\*,127\.0\.0\.1,127\.0\.0\.1:\*,@INTERNAL_IP@,@INTERNAL_IP@:\*,[^ ]*,mlflow\.example\.com,mlflow\.example\.com:443 /);
     expect(script).toContain("--cors-allowed-origins https://mlflow.example.com");
     expect(script).not.toContain(`${ADDRESS}:5000`);
   });

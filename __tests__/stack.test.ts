@@ -23,6 +23,7 @@ describe("resource addresses are stable (renaming one replaces real infrastructu
     expect(addresses).toEqual([
       "google_compute_firewall.Server_IapIngress_C5304FF4",
       "google_compute_firewall.Server_InternalIngress_E1FC1C9B",
+      "google_compute_firewall.Server_SshDeny_D30FDB20",
       "google_compute_global_address.Network_PrivateServicesRange_D5212869",
       "google_compute_instance.Server_7E7D21FA",
       "google_compute_network.Network_1C6012B5",
@@ -279,10 +280,10 @@ function firewalls(json: TfJson): Record<string, any> {
 describe("firewall", () => {
   test("private mode: IAP range to SSH and the MLflow port, the subnet to the MLflow port, nothing else", () => {
     const fw = firewalls(synthStack().json);
-    expect(Object.keys(fw).sort()).toEqual(["mlflow-allow-iap", "mlflow-allow-internal"]);
+    expect(Object.keys(fw).sort()).toEqual(["mlflow-allow-iap", "mlflow-allow-internal", "mlflow-deny-ssh"]);
     expect(fw["mlflow-allow-iap"]).toMatchObject({
       direction: "INGRESS", source_ranges: [IAP_TCP_FORWARDING_RANGE], target_tags: ["mlflow-server"],
-      allow: [{ protocol: "tcp", ports: ["22", "5000"] }],
+      allow: [{ protocol: "tcp", ports: ["22", "5000"] }], priority: 900,
     });
     expect(fw["mlflow-allow-internal"]).toMatchObject({
       source_ranges: ["${google_compute_subnetwork.Network_Subnetwork_36DAE8DB.ip_cidr_range}"],
@@ -296,9 +297,22 @@ describe("firewall", () => {
   });
   test.each([["private", {}], ["public", PUBLIC_PLAIN], ["existing network", EXISTING_NETWORK]])("%s: nothing is open to the world", (_n, props) => {
     for (const f of Object.values(firewalls(synthStack(props).json))) {
-      expect(f.source_ranges).not.toContain("0.0.0.0/0");
+      if (f.allow) expect(f.source_ranges).not.toContain("0.0.0.0/0");
       expect(f.target_tags).toEqual(["mlflow-server"]);
     }
+  });
+  test("SSH from anywhere else is denied for this VM, below the IAP rule (the default network allows it)", () => {
+    const fw = firewalls(synthStack(EXISTING_NETWORK).json);
+    expect(fw["mlflow-deny-ssh"]).toMatchObject({
+      direction: "INGRESS", priority: 1000, source_ranges: ["0.0.0.0/0"], target_tags: ["mlflow-server"],
+      deny: [{ protocol: "tcp", ports: ["22"] }],
+    });
+    expect(fw["mlflow-deny-ssh"].allow).toBeUndefined();
+    expect(fw["mlflow-allow-iap"].priority).toBeLessThan(fw["mlflow-deny-ssh"].priority);
+  });
+  test("internalSourceRanges replace the subnetwork as internal clients", () => {
+    const fw = firewalls(synthStack({ access: { internalSourceRanges: ["10.0.0.0/8", "100.64.0.0/10"] } }).json);
+    expect(fw["mlflow-allow-internal"]).toMatchObject({ source_ranges: ["10.0.0.0/8", "100.64.0.0/10"], allow: [{ protocol: "tcp", ports: ["5000"] }] });
   });
 });
 

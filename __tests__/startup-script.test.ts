@@ -59,6 +59,11 @@ describe("mlflow server flags", () => {
     );
     expect(args[args.indexOf("--cors-allowed-origins") + 1]).toBe("http://34.76.1.2:5000");
   });
+  test("the VM's internal DNS names (zonal and global) are allowed hosts", () => {
+    const script = vmScript(synthStack().json);
+    expect(script).toContain(",mlflow-server.europe-west1-b.c.acme-ml-prod.internal,mlflow-server.europe-west1-b.c.acme-ml-prod.internal:*,");
+    expect(script).toContain(",mlflow-server.c.acme-ml-prod.internal,mlflow-server.c.acme-ml-prod.internal:* ");
+  });
   test("the stack's static IP reference goes into --allowed-hosts", () => {
     const script = vmScript(synthStack({ access: { mode: "public", allowedSourceRanges: ["203.0.113.0/24"], allowPlaintextHttp: true } }).json);
     expect(script).toContain(",${google_compute_address.Server_Address_A4786078.address},${google_compute_address.Server_Address_A4786078.address}:5000 ");

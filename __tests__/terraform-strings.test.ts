@@ -55,5 +55,6 @@ test("the synthesized script equals renderStartupScript with the references fill
   const script = vmScript(json)
     .replace("'${google_sql_database_instance.Database_B269D8BB.private_ip_address}'", "10.91.0.3")
     .replace("${google_storage_bucket.ArtifactStore_8A81FDFB.name}", "acme-ml-prod-mlflow-artifacts");
-  expect(script).toBe(renderStartupScript(SCRIPT_OPTIONS));
+  const internalNames = ["mlflow-server.europe-west1-b.c.acme-ml-prod.internal", "mlflow-server.c.acme-ml-prod.internal"];
+  expect(script).toBe(renderStartupScript({ ...SCRIPT_OPTIONS, extraAllowedHosts: internalNames.flatMap((h) => [h, `${h}:*`]) }));
 });

@@ -79,6 +79,8 @@ const BAD: Array<[string, Partial<MlflowTrackingStackProps>, string, RegExp]> = 
   ["public without plaintext ack", { access: { mode: "public", allowedSourceRanges: ["203.0.113.0/24"] } }, "access.allowPlaintextHttp", /unencrypted/],
   ["source range malformed", { access: { ...PUBLIC, allowedSourceRanges: ["203.0.113.0"] } }, "access.allowedSourceRanges[0]", /CIDR/],
   ["source range hostname", { access: { ...PUBLIC, allowedSourceRanges: ["office.example.com"] } }, "access.allowedSourceRanges[0]", /CIDR/],
+  ["internal range that is public", { access: { internalSourceRanges: ["203.0.113.0/24"] } }, "access.internalSourceRanges[0]", /private IPv4 range/],
+  ["internal ranges empty", { access: { internalSourceRanges: [] } }, "access.internalSourceRanges", /at least one range/],
   ["ranges in private mode", { access: { allowedSourceRanges: ["203.0.113.0/24"] } }, "access.allowedSourceRanges", /private mode/],
   ["plaintext flag in private mode", { access: { allowPlaintextHttp: true } }, "access.allowPlaintextHttp", /private mode/],
   ["domain in private mode", { access: { domain: "mlflow.example.com" } }, "access.domain", /private mode/],

@@ -19,7 +19,7 @@ import {
   DEFAULT_MLFLOW_VERSION, MlflowPermission, StartupScriptOptions, renderStartupScriptForTerraform,
 } from "../lib/startup-script";
 import {
-  Validator, MACHINE_TYPE, BOOT_IMAGE, MLFLOW_VERSION, IAM_MEMBER, SOURCE_RANGE, DOMAIN, DNS_ZONE, intRange, oneOf,
+  Validator, MACHINE_TYPE, BOOT_IMAGE, MLFLOW_VERSION, IAM_MEMBER, SOURCE_RANGE, PRIVATE_RANGE, DOMAIN, DNS_ZONE, intRange, oneOf,
   checkCommonProps,
 } from "../lib/validation";
 
@@ -59,6 +59,12 @@ export interface MlflowAccessOptions {
   readonly iapMembers?: string[];
   /** CIDR ranges allowed to reach the server in public mode (required there). @default [] */
   readonly allowedSourceRanges?: string[];
+  /**
+   * Private ranges inside your network that reach the server directly, without the tunnel
+   * (training VMs, notebooks, GKE pods in other subnetworks).
+   * @default - the server's own subnetwork
+   */
+  readonly internalSourceRanges?: string[];
   /**
    * Public DNS name to serve HTTPS on (public mode), e.g. `mlflow.example.com`. Caddy on the
    * VM obtains a Let's Encrypt certificate for it once its A record points at the static IP,
@@ -235,9 +241,14 @@ export class MlflowTrackingServer extends Construct {
       adminPasswordSecret: adminPassword?.secretId,
       flaskSecretKeySecret: flaskSecretKey?.secretId,
       defaultPermission: this.defaultPermission,
-      extraAllowedHosts: this.domain
-        ? [this.domain, `${this.domain}:443`]
-        : address ? [address.address, `${address.address}:${this.port}`] : [],
+      extraAllowedHosts: [
+        // Compute Engine's internal DNS names of the VM (zonal, and global for projects that
+        // still use it): clients inside the VPC may use them instead of the internal IP.
+        ...internalDnsNames(`${namePrefix}-server`, props.zone, props.projectId).flatMap((h) => [h, `${h}:*`]),
+        ...(this.domain
+          ? [this.domain, `${this.domain}:443`]
+          : address ? [address.address, `${address.address}:${this.port}`] : []),
+      ],
       corsAllowedOrigins: this.domain
         ? [`https://${this.domain}`]
         : address ? [`http://${address.address}:${this.port}`] : [],
@@ -339,13 +350,25 @@ export class MlflowTrackingServer extends Construct {
 
   private createFirewallRules(props: MlflowTrackingServerProps, access: MlflowAccessOptions, namePrefix: string): void {
     const common = { project: props.projectId, network: props.network.networkName, direction: "INGRESS", targetTags: [this.networkTag] };
-    // SSH only through IAP, in both modes; in private mode the MLflow port too.
+    // SSH only through IAP, in both modes; in private mode the MLflow port too. Priority 900,
+    // so it wins over the SSH deny below.
     new ComputeFirewall(this, "IapIngress", {
       ...common,
       name: `${namePrefix}-allow-iap`,
+      priority: 900,
       description: "IAP TCP forwarding to the MLflow server (SSH and, in private mode, the MLflow port)",
       sourceRanges: [IAP_TCP_FORWARDING_RANGE],
       allow: [{ protocol: "tcp", ports: this.accessMode === "private" ? ["22", String(this.port)] : ["22"] }],
+    });
+    // An existing network may allow SSH from anywhere (the `default` network's
+    // default-allow-ssh, priority 65534): deny it for this VM, below the IAP rule.
+    new ComputeFirewall(this, "SshDeny", {
+      ...common,
+      name: `${namePrefix}-deny-ssh`,
+      description: "SSH to the MLflow server only through IAP (overrides broader allow rules of the network)",
+      priority: 1000,
+      sourceRanges: ["0.0.0.0/0"],
+      deny: [{ protocol: "tcp", ports: ["22"] }],
     });
     // Clients inside the VPC (training VMs, notebooks) reach the server directly: MLflow's
     // port, or Caddy's HTTPS port when MLflow listens on 127.0.0.1 behind it.
@@ -353,8 +376,10 @@ export class MlflowTrackingServer extends Construct {
     new ComputeFirewall(this, "InternalIngress", {
       ...common,
       name: `${namePrefix}-allow-internal`,
-      description: "The server's serving port from its own subnetwork",
-      sourceRanges: [props.network.subnetworkCidr],
+      description: access.internalSourceRanges
+        ? "The server's serving port from the listed internal ranges"
+        : "The server's serving port from its own subnetwork",
+      sourceRanges: access.internalSourceRanges ?? [props.network.subnetworkCidr],
       allow: [{ protocol: "tcp", ports: [servingPort] }],
     });
     if (this.accessMode === "public") {
@@ -384,6 +409,15 @@ export class MlflowTrackingServer extends Construct {
   }
 }
 
+/**
+ * The internal DNS names Compute Engine gives a VM: zonal `NAME.ZONE.c.PROJECT.internal`
+ * and, on projects that still use it, global `NAME.c.PROJECT.internal`
+ * (cloud.google.com/compute/docs/internal-dns).
+ */
+export function internalDnsNames(instanceName: string, zone: string, projectId: string): string[] {
+  return [`${instanceName}.${zone}.c.${projectId}.internal`, `${instanceName}.c.${projectId}.internal`];
+}
+
 /** Server, access and auth options together (what `validateServerOptions` checks). */
 export interface MlflowServerValidationInput extends MlflowServerOptions {
   readonly mlflowVersion?: string;
@@ -405,6 +439,11 @@ export function validateServerOptions(v: Validator, props: MlflowServerValidatio
   v.check("auth.defaultPermission", props.auth?.defaultPermission, oneOf(PERMISSIONS).test, oneOf(PERMISSIONS).expected);
   (access.iapMembers ?? []).forEach((m, i) => v.check(`access.iapMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
   (access.allowedSourceRanges ?? []).forEach((r, i) => v.check(`access.allowedSourceRanges[${i}]`, r, SOURCE_RANGE.test, SOURCE_RANGE.expected));
+  (access.internalSourceRanges ?? []).forEach((r, i) =>
+    v.check(`access.internalSourceRanges[${i}]`, r, PRIVATE_RANGE.test, PRIVATE_RANGE.expected));
+  if (access.internalSourceRanges !== undefined && access.internalSourceRanges.length === 0) {
+    v.fail("access.internalSourceRanges", access.internalSourceRanges, "at least one range, or no value (the server's own subnetwork)");
+  }
   if (mode === "public") {
     if ((access.allowedSourceRanges ?? []).length === 0) {
       v.fail("access.allowedSourceRanges", access.allowedSourceRanges, 'at least one CIDR range in public mode (who may reach the server, e.g. ["203.0.113.0/24"])');

@@ -133,6 +133,16 @@ export const SOURCE_RANGE = {
   expected: 'an IPv4 or IPv6 CIDR block such as "203.0.113.0/24"',
 };
 
+/** A private IPv4 range (RFC 1918, or 100.64.0.0/10 as GKE uses), for clients inside the VPC. */
+export const PRIVATE_RANGE = {
+  test: (v: string) => {
+    if (!ipv4Cidr(8, 32).test(v)) return false;
+    const [a, b] = v.split(/[./]/).map(Number);
+    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+  },
+  expected: 'a private IPv4 range inside your network, such as "10.0.0.0/8" or "192.168.10.0/24" (RFC 1918 or 100.64.0.0/10, prefix /8 or longer)',
+};
+
 /** IAM members a human or a workload can be. */
 export const IAM_MEMBER = {
   test: (v: string) =>
