@@ -4,7 +4,7 @@ import { Construct } from "constructs";
 import { ITerraformDependable } from "cdktf";
 import { StorageBucket } from "@cdktf/provider-google/lib/storage-bucket";
 import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
-import { Validator, BUCKET_NAME, intRange, checkCommonProps } from "../lib/validation";
+import { Validator, BUCKET_NAME, DEFAULT_NAME_PREFIX, intRange, checkCommonProps } from "../lib/validation";
 
 /** What a tracking server needs from an artifact store. */
 export interface IMlflowArtifactStore {
@@ -62,8 +62,7 @@ export class MlflowArtifactStore extends Construct implements IMlflowArtifactSto
 
   constructor(scope: Construct, id: string, props: MlflowArtifactStoreProps) {
     super(scope, id);
-    const namePrefix = props.namePrefix ?? "mlflow";
-    const name = props.bucketName ?? `${props.projectId}-${namePrefix}-artifacts`;
+    const name = props.bucketName ?? defaultBucketName(props.projectId, props.namePrefix ?? DEFAULT_NAME_PREFIX);
     this.location = (props.location ?? props.region).toUpperCase();
     this.versioning = props.versioning ?? true;
     this.forceDestroy = props.forceDestroy ?? false;
@@ -108,6 +107,11 @@ export class MlflowArtifactStore extends Construct implements IMlflowArtifactSto
     this.grants.set(member, grant);
     return grant;
   }
+}
+
+/** The bucket name used when `bucketName` is not given. */
+export function defaultBucketName(projectId: string, namePrefix: string): string {
+  return `${projectId}-${namePrefix}-artifacts`;
 }
 
 /** Checks the `artifactStore` options and the bucket name they lead to; adds every problem to `v`. */

@@ -8,7 +8,7 @@ import { SqlDatabase } from "@cdktf/provider-google/lib/sql-database";
 import { SqlUser } from "@cdktf/provider-google/lib/sql-user";
 import type { IMlflowNetwork } from "./network";
 import { IMlflowSecret, MlflowGeneratedSecret } from "./generated-secret";
-import { Validator, SQL_TIER, POSTGRES_VERSIONS, oneOf, intRange, checkCommonProps } from "../lib/validation";
+import { Validator, DEFAULT_NAME_PREFIX, SQL_TIER, POSTGRES_VERSIONS, oneOf, intRange, checkCommonProps } from "../lib/validation";
 
 /** What a tracking server needs from its backend database: where it is and how to log in. */
 export interface IMlflowBackendDatabase {
@@ -93,7 +93,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
 
   constructor(scope: Construct, id: string, props: MlflowDatabaseProps) {
     super(scope, id);
-    const namePrefix = props.namePrefix ?? "mlflow";
+    const namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
     this.tier = props.tier ?? "db-g1-small";
     this.databaseVersion = props.databaseVersion ?? "POSTGRES_16";
     this.availabilityType = props.availabilityType ?? "ZONAL";

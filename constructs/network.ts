@@ -10,7 +10,7 @@ import { ServiceNetworkingConnection } from "@cdktf/provider-google/lib/service-
 import { ComputeRouter } from "@cdktf/provider-google/lib/compute-router";
 import { ComputeRouterNat } from "@cdktf/provider-google/lib/compute-router-nat";
 import { loadDataGoogleComputeSubnetwork } from "../lib/private/optional-providers";
-import { Validator, NETWORK_REF, ipv4Cidr, checkCommonProps } from "../lib/validation";
+import { Validator, DEFAULT_NAME_PREFIX, NETWORK_REF, ipv4Cidr, checkCommonProps } from "../lib/validation";
 
 /** What the database and the server need from a network. */
 export interface IMlflowNetwork {
@@ -98,7 +98,7 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
 
   constructor(scope: Construct, id: string, props: MlflowNetworkProps) {
     super(scope, id);
-    const namePrefix = props.namePrefix ?? "mlflow";
+    const namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
     const subnetCidr = props.subnetCidr ?? DEFAULT_SUBNET_CIDR;
     this.natEnabled = props.enableNat ?? true;
     const v = new Validator();

@@ -20,7 +20,7 @@ import {
 } from "../lib/startup-script";
 import {
   Validator, MACHINE_TYPE, BOOT_IMAGE, MLFLOW_VERSION, IAM_MEMBER, SOURCE_RANGE, PRIVATE_RANGE, DOMAIN, DNS_ZONE, intRange, oneOf,
-  checkCommonProps,
+  checkCommonProps, DEFAULT_NAME_PREFIX,
 } from "../lib/validation";
 
 /** Source range of IAP TCP forwarding (cloud.google.com/iap/docs/using-tcp-forwarding). */
@@ -151,7 +151,7 @@ export class MlflowTrackingServer extends Construct {
 
   constructor(scope: Construct, id: string, props: MlflowTrackingServerProps) {
     super(scope, id);
-    const namePrefix = props.namePrefix ?? "mlflow";
+    const namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
     const access = props.access ?? {};
     this.machineType = props.machineType ?? "e2-medium";
     this.bootImage = props.bootImage ?? "debian-cloud/debian-12";

@@ -8,11 +8,13 @@ import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { MlflowNetwork, MlflowNetworkOptions, validateNetworkOptions } from "../constructs/network";
 import { MlflowDatabase, MlflowDatabaseOptions, validateDatabaseOptions } from "../constructs/database";
-import { MlflowArtifactStore, MlflowArtifactStoreOptions, validateArtifactStoreOptions } from "../constructs/artifact-store";
+import {
+  MlflowArtifactStore, MlflowArtifactStoreOptions, defaultBucketName, validateArtifactStoreOptions,
+} from "../constructs/artifact-store";
 import {
   MlflowTrackingServer, MlflowServerOptions, MlflowAccessOptions, MlflowAuthOptions, validateServerOptions,
 } from "../constructs/tracking-server";
-import { Validator, checkCommonProps } from "./validation";
+import { DEFAULT_NAME_PREFIX, Validator, checkCommonProps } from "./validation";
 import { MlflowChecks } from "./checks";
 
 export interface MlflowTrackingStackProps {
@@ -67,7 +69,7 @@ export class MlflowTrackingStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: MlflowTrackingStackProps) {
     super(scope, id);
     this.zone = props.zone ?? `${props.region}-b`;
-    this.namePrefix = props.namePrefix ?? "mlflow";
+    this.namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
     const labels = { ...(props.labels ?? {}) };
     const mode = props.access?.mode ?? "private";
     validateStackProps(props, this.zone, this.namePrefix, this.node.path);
@@ -164,7 +166,7 @@ function validateStackProps(props: MlflowTrackingStackProps, zone: string, nameP
   checkCommonProps(v, { ...props, zone });
   validateNetworkOptions(v, props.network ?? {});
   validateDatabaseOptions(v, props.database ?? {});
-  const bucketName = props.artifactStore?.bucketName ?? `${props.projectId}-${namePrefix}-artifacts`;
+  const bucketName = props.artifactStore?.bucketName ?? defaultBucketName(props.projectId, namePrefix);
   validateArtifactStoreOptions(v, props.artifactStore ?? {}, bucketName);
   validateServerOptions(v, { ...props.server, mlflowVersion: props.mlflowVersion, access: props.access, auth: props.auth });
   v.throwIfInvalid(path);

@@ -94,6 +94,8 @@ export const REGION = {
 
 /** Lowercase RFC 1035 label used as the prefix of every resource name. */
 export const NAME_PREFIX_MAX = 20;
+/** The prefix every construct uses when none is given. */
+export const DEFAULT_NAME_PREFIX = "mlflow";
 export const NAME_PREFIX = {
   test: (v: string) => v.length <= NAME_PREFIX_MAX && /^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(v),
   expected: `1-${NAME_PREFIX_MAX} lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen (it prefixes every resource name, e.g. the 30-character service account id)`,
