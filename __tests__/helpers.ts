@@ -49,6 +49,9 @@ export function unescapeTerraform(text: string): string {
   return text.replace(/\$\$\{/g, () => "${").replace(/%%\{/g, () => "%{");
 }
 
+/** A PEM-shaped stand-in for the Cloud SQL server CA (the harness's real PostgreSQL brings its own). */
+export const TEST_CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBtest0CA0for0the0startup0script0tests\n-----END CERTIFICATE-----";
+
 /** Startup-script options with concrete values (what the VM sees after apply). */
 export const SCRIPT_OPTIONS: StartupScriptOptions = {
   projectId: "acme-ml-prod",
@@ -61,11 +64,14 @@ export const SCRIPT_OPTIONS: StartupScriptOptions = {
   databaseName: "mlflow",
   databaseUser: "mlflow",
   databasePasswordSecret: "mlflow-db-password",
+  databaseCaCertificate: TEST_CA_PEM,
   artifactsDestination: "gs://acme-ml-prod-mlflow-artifacts/mlartifacts",
   basicAuth: true,
   adminPasswordSecret: "mlflow-admin-password",
   flaskSecretKeySecret: "mlflow-flask-secret-key",
   defaultPermission: "READ",
+  endpoints: [{ scheme: "http", host: "10.20.0.2", port: 5000 }],
+  backupInstance: "acme-ml-prod/mlflow-db",
 };
 
 /**

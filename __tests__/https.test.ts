@@ -34,7 +34,8 @@ describe("public mode with a domain", () => {
   test("MLflow listens on 127.0.0.1, accepts the domain as host and as CORS origin", () => {
     const script = vmScript(json);
     expect(script).toContain("--host 127.0.0.1 --port 5000");
-    expect(script).toMatch(/--allowed-hosts localhost,localhost:\*,127\.0\.0\.1,127\.0\.0\.1:\*,@INTERNAL_IP@,@INTERNAL_IP@:\*,[^ ]*,mlflow\.example\.com,mlflow\.example\.com:443 /);
+    // Behind Caddy only the domain reaches MLflow: no internal IP or DNS name among the hosts.
+    expect(script).toContain("--allowed-hosts localhost,localhost:*,127.0.0.1,127.0.0.1:*,0.0.0.0,0.0.0.0:*,mlflow.example.com,mlflow.example.com:443 ");
     expect(script).toContain("--cors-allowed-origins https://mlflow.example.com");
     expect(script).not.toContain(`${ADDRESS}:5000`);
   });
@@ -104,8 +105,8 @@ describe("Caddyfile", () => {
   });
 
   test("the script refuses a domain while MLflow listens on every address", () => {
-    expect(() => renderStartupScript({ ...SCRIPT_OPTIONS, domain: "mlflow.example.com" })).toThrow(/127\.0\.0\.1/);
-    expect(() => renderStartupScript({ ...SCRIPT_OPTIONS, domain: "mlflow.example.com", bindAddress: "127.0.0.1" })).not.toThrow();
+    expect(() => renderStartupScript({ ...SCRIPT_OPTIONS, domain: "mlflow.example.com", caddyDataDevice: "caddy-data" })).toThrow(/127\.0\.0\.1/);
+    expect(() => renderStartupScript({ ...SCRIPT_OPTIONS, domain: "mlflow.example.com", caddyDataDevice: "caddy-data", bindAddress: "127.0.0.1" })).not.toThrow();
     expect(renderMlflowUnit({ ...SCRIPT_OPTIONS, domain: "mlflow.example.com", bindAddress: "127.0.0.1" })).toContain("--host 127.0.0.1");
   });
 });

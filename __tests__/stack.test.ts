@@ -21,6 +21,7 @@ describe("resource addresses are stable (renaming one replaces real infrastructu
     const { json } = synthStack();
     const addresses = Object.entries(json.resource).flatMap(([type, rs]) => Object.keys(rs).map((n) => `${type}.${n}`)).sort();
     expect(addresses).toEqual([
+      "google_compute_address.Server_InternalAddress_52C75BA8",
       "google_compute_firewall.Server_IapIngress_C5304FF4",
       "google_compute_firewall.Server_InternalIngress_E1FC1C9B",
       "google_compute_firewall.Server_SshDeny_D30FDB20",
@@ -30,6 +31,8 @@ describe("resource addresses are stable (renaming one replaces real infrastructu
       "google_compute_router.Network_Router_B43C5A1B",
       "google_compute_router_nat.Network_Nat_3769BF30",
       "google_compute_subnetwork.Network_Subnetwork_36DAE8DB",
+      "google_project_iam_custom_role.Server_BackupRole_27EAA4CC",
+      "google_project_iam_member.Server_BackupRoleMember_C4D384DE",
       "google_project_iam_member.Server_LogWriter_1C416378",
       "google_project_iam_member.Server_MetricWriter_44CD044F",
       "google_project_service.Api-cloudresourcemanager",
@@ -59,6 +62,7 @@ describe("resource addresses are stable (renaming one replaces real infrastructu
       "random_password.Database_Password_Value_159A38AE",
       "random_password.Server_AdminPassword_Value_B28B43C7",
       "random_password.Server_FlaskSecretKey_Value_B3601A14",
+      "time_sleep.ApiSettle",
     ]);
   });
 });
@@ -94,13 +98,22 @@ describe("providers and APIs", () => {
     }
     expect(seen).toBeGreaterThan(50);
   });
-  test("every resource waits for the APIs", () => {
+  test("every resource waits for the APIs, and for them to settle", () => {
     for (const [type, rs] of Object.entries(json.resource)) {
-      if (type === "google_project_service" || type === "random_password") continue;
+      if (type === "google_project_service" || type === "random_password" || type === "time_sleep") continue;
       for (const [name, r] of Object.entries(rs)) {
-        expect({ name, dependsOn: r.depends_on }).toEqual({ name, dependsOn: expect.arrayContaining(["google_project_service.Api-compute"]) });
+        expect({ name, dependsOn: r.depends_on }).toEqual({ name, dependsOn: expect.arrayContaining(["time_sleep.ApiSettle"]) });
       }
     }
+  });
+  test("the settle step follows every API, waits 60 s once, and again only when the set of APIs changes", () => {
+    const settle = onlyResource(json, "time_sleep");
+    const services = resourcesOf(json, "google_project_service");
+    expect(settle.create_duration).toBe("60s");
+    expect(settle.destroy_duration).toBeUndefined();
+    expect(settle.depends_on.sort()).toEqual(services.map(([name]) => `google_project_service.${name}`).sort());
+    expect(Object.keys(settle.triggers).sort()).toEqual(services.map(([, s]) => s.service).sort());
+    expect(json.provider.time).toHaveLength(1);
   });
 });
 
@@ -157,11 +170,13 @@ describe("Cloud SQL", () => {
 
 describe("secrets", () => {
   const { json, text } = synthStack();
-  test("generated passwords are alphanumeric and stored in Secret Manager with automatic replication", () => {
+  test("generated passwords are alphanumeric and stored in Secret Manager, replicated in the stack's region only", () => {
     for (const [, p] of resourcesOf(json, "random_password")) expect(p).toMatchObject({ special: false, length: expect.any(Number) });
     const secrets = resourcesOf(json, "google_secret_manager_secret").map(([, s]) => s);
     expect(secrets.map((s) => s.secret_id).sort()).toEqual(["mlflow-admin-password", "mlflow-db-password", "mlflow-flask-secret-key"]);
-    for (const s of secrets) expect(s.replication).toEqual({ auto: {} });
+    // Automatic replication needs the `global` location, which organization policies on
+    // resource locations refuse (secret-manager/docs/choosing-replication).
+    for (const s of secrets) expect(s.replication).toEqual({ user_managed: { replicas: [{ location: "europe-west1" }] } });
   });
   test("the server's service account can read exactly its three secrets, each granted on the secret", () => {
     const grants = resourcesOf(json, "google_secret_manager_secret_iam_member").map(([, g]) => g);
@@ -219,9 +234,9 @@ describe("service account", () => {
     const vm = onlyResource(json, "google_compute_instance");
     expect(vm.service_account).toEqual({ email: "${google_service_account.Server_ServiceAccount_97513772.email}", scopes: ["cloud-platform"] });
   });
-  test("project-wide roles: only log and metric writer", () => {
+  test("project-wide roles: log and metric writer, and the custom backup role", () => {
     const roles = resourcesOf(json, "google_project_iam_member").map(([, r]) => r.role).sort();
-    expect(roles).toEqual(["roles/logging.logWriter", "roles/monitoring.metricWriter"]);
+    expect(roles).toEqual(["projects/acme-ml-prod/roles/mlflow_sql_backup", "roles/logging.logWriter", "roles/monitoring.metricWriter"]);
   });
 });
 
@@ -246,7 +261,10 @@ describe("VM", () => {
     ]));
   });
   test("private mode: no external IP; waits for NAT and for its grants", () => {
-    expect(vm.network_interface).toEqual([{ subnetwork: "${google_compute_subnetwork.Network_Subnetwork_36DAE8DB.id}" }]);
+    expect(vm.network_interface).toEqual([{
+      subnetwork: "${google_compute_subnetwork.Network_Subnetwork_36DAE8DB.id}",
+      network_ip: "${google_compute_address.Server_InternalAddress_52C75BA8.address}",
+    }]);
     expect(vm.depends_on).toEqual(expect.arrayContaining([
       "google_compute_router_nat.Network_Nat_3769BF30",
       "google_storage_bucket_iam_member.ArtifactStore_ObjectUser0_C40CCC77",
@@ -259,7 +277,7 @@ describe("VM", () => {
   });
   test("public mode: a static external IP on the interface", () => {
     const pub = synthStack(PUBLIC_PLAIN).json;
-    const address = onlyResource(pub, "google_compute_address");
+    const address = pub.resource.google_compute_address.Server_Address_A4786078;
     expect(address).toMatchObject({ name: "mlflow-ip", address_type: "EXTERNAL", region: "europe-west1", network_tier: "PREMIUM" });
     expect(onlyResource(pub, "google_compute_instance").network_interface[0].access_config).toEqual([
       { nat_ip: "${google_compute_address.Server_Address_A4786078.address}", network_tier: "PREMIUM" },
@@ -339,12 +357,15 @@ describe("outputs", () => {
   test("private mode", () => {
     const { json } = synthStack();
     expect(Object.keys(json.output).sort()).toEqual([
-      "admin_password_secret", "artifact_bucket", "database_instance", "iap_tunnel_command", "server_instance", "server_zone", "tracking_uri",
+      "admin_password_secret", "artifact_bucket", "database_instance", "iap_tunnel_command", "internal_tracking_uri", "server_instance", "server_zone",
+      "teardown_commands", "tracking_uri",
     ]);
-    expect(json.output.tracking_uri.value).toBe("http://localhost:5000");
+    // Locally not port 5000: macOS's AirPlay Receiver listens there.
+    expect(json.output.tracking_uri.value).toBe("http://localhost:5050");
     expect(json.output.iap_tunnel_command.value).toBe(
-      "gcloud compute start-iap-tunnel ${google_compute_instance.Server_7E7D21FA.name} 5000 --local-host-port=localhost:5000 --zone=europe-west1-b --project=acme-ml-prod",
+      "gcloud compute start-iap-tunnel ${google_compute_instance.Server_7E7D21FA.name} 5000 --local-host-port=localhost:5050 --zone=europe-west1-b --project=acme-ml-prod",
     );
+    expect(json.output.internal_tracking_uri.value).toBe("http://${google_compute_address.Server_InternalAddress_52C75BA8.address}:5000");
     expect(json.output.admin_password_secret.value).toBe("mlflow-admin-password");
     expect(json.output.artifact_bucket.value).toBe("${google_storage_bucket.ArtifactStore_8A81FDFB.name}");
     expect(json.output.database_instance.value).toBe("${google_sql_database_instance.Database_B269D8BB.name}");

@@ -1,7 +1,7 @@
 // Terraform reads ${…} and %{…} in every string of the synthesized JSON. The only ones left
 // must be references to things the stack declares; the script's shell syntax must reach the
 // VM unchanged.
-import { synthStack, vmScript, TfJson, SCRIPT_OPTIONS } from "./helpers";
+import { synthStack, vmScript, TfJson, SCRIPT_OPTIONS, TEST_CA_PEM } from "./helpers";
 import { renderStartupScript } from "../lib";
 
 const SCENARIOS: Array<[string, object]> = [
@@ -31,7 +31,7 @@ describe.each(SCENARIOS)("%s", (_name, props) => {
     const found = liveInterpolations(text);
     expect(found.length).toBeGreaterThan(0);
     for (const expr of found) {
-      const m = /^(data\.[a-z0-9_]+\.[A-Za-z0-9_-]+|[a-z0-9_]+\.[A-Za-z0-9_-]+)(\.[a-z0-9_]+)*$/.exec(expr);
+      const m = /^(data\.[a-z0-9_]+\.[A-Za-z0-9_-]+|[a-z0-9_]+\.[A-Za-z0-9_-]+)(\.[a-z0-9_]+(\[\d+\])?)*$/.exec(expr);
       expect({ expr, ok: m !== null && known.has(m[1]) }).toEqual({ expr, ok: true });
     }
   });
@@ -43,7 +43,7 @@ describe.each(SCENARIOS)("%s", (_name, props) => {
   test("the script the VM receives is the rendered template, shell syntax intact", () => {
     const script = vmScript(json);
     expect(script).toContain("dpkg-query -W -f='${Status}'");
-    expect(script).toContain('"${PIP_REQUIREMENTS[@]}"');
+    expect(script).toContain('"${PYTHON_REQUIREMENTS[@]}"');
     // Only the construct's own references remain as Terraform interpolations.
     const refs = liveInterpolations(JSON.stringify(json.resource.google_compute_instance));
     for (const r of refs) expect(r).toMatch(/^(google_|data\.google_)/);
@@ -54,7 +54,13 @@ test("the synthesized script equals renderStartupScript with the references fill
   const { json } = synthStack();
   const script = vmScript(json)
     .replace("'${google_sql_database_instance.Database_B269D8BB.private_ip_address}'", "10.91.0.3")
+    .replace("'${google_sql_database_instance.Database_B269D8BB.server_ca_cert[0].cert}'", `'${TEST_CA_PEM}'`)
+    .replace("acme-ml-prod/${google_sql_database_instance.Database_B269D8BB.name}", "acme-ml-prod/mlflow-db")
+    .replace(/\$\{google_compute_address\.Server_InternalAddress_[0-9A-F]+\.address\}/g, "10.20.0.2")
     .replace("${google_storage_bucket.ArtifactStore_8A81FDFB.name}", "acme-ml-prod-mlflow-artifacts");
   const internalNames = ["mlflow-server.europe-west1-b.c.acme-ml-prod.internal", "mlflow-server.c.acme-ml-prod.internal"];
-  expect(script).toBe(renderStartupScript({ ...SCRIPT_OPTIONS, extraAllowedHosts: internalNames.flatMap((h) => [h, `${h}:*`]) }));
+  expect(script).toBe(renderStartupScript({
+    ...SCRIPT_OPTIONS,
+    endpoints: [...SCRIPT_OPTIONS.endpoints!, ...internalNames.map((host) => ({ scheme: "http" as const, host, port: 5000 }))],
+  }));
 });

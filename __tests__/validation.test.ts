@@ -135,7 +135,7 @@ describe("good props pass", () => {
     ["public with ranges", { access: { mode: "public", allowedSourceRanges: ["203.0.113.0/24", "198.51.100.7/32", "2001:db8::/32"], allowPlaintextHttp: true } }],
     ["bigger database", { database: { tier: "db-custom-4-15360", availabilityType: "REGIONAL", diskSizeGb: 100, databaseVersion: "POSTGRES_15", databaseName: "mlflow_prod", userName: "mlflow_app" } }],
     ["own bucket", { artifactStore: { bucketName: "acme_ml-artifacts.v2".replace(".", "-"), location: "EU", versioning: false, forceDestroy: true, noncurrentVersionRetentionDays: 7 } }],
-    ["server options", { mlflowVersion: "3.5.0", server: { machineType: "n2-standard-4", bootImage: "projects/debian-cloud/global/images/family/debian-12", bootDiskSizeGb: 50, port: 8080, workers: 8 } }],
+    ["server options", { mlflowVersion: "3.5.0", server: { machineType: "n2-standard-4", bootImage: "projects/debian-cloud/global/images/family/debian-12", bootDiskSizeGb: 50, port: 8080, workers: 8 }, database: { tier: "db-custom-2-7680" } }],
     ["existing network by path", { network: { existingNetwork: "projects/shared-vpc-host/global/networks/prod", existingSubnetwork: "projects/shared-vpc-host/regions/europe-west1/subnetworks/ml" } }],
     ["no auth", { auth: { basicAuth: false } }],
     ["other permission", { auth: { defaultPermission: "NO_PERMISSIONS" } }],

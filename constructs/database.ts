@@ -9,6 +9,7 @@ import { SqlUser } from "@cdktf/provider-google/lib/sql-user";
 import type { IMlflowNetwork } from "./network";
 import { IMlflowSecret, MlflowGeneratedSecret } from "./generated-secret";
 import { Validator, DEFAULT_NAME_PREFIX, SQL_TIER, POSTGRES_VERSIONS, oneOf, intRange, checkCommonProps } from "../lib/validation";
+import { defaultMaxConnections } from "../lib/connection-budget";
 
 /** What a tracking server needs from its backend database: where it is and how to log in. */
 export interface IMlflowBackendDatabase {
@@ -26,6 +27,15 @@ export interface IMlflowBackendDatabase {
   readonly instanceName: string;
   /** Done once the database and the user exist (a client can log in). */
   readonly ready: ITerraformDependable[];
+  /**
+   * PEM of the CA that signed the instance's server certificate (a Terraform reference):
+   * clients verify the server with it (`sslmode=verify-ca`).
+   */
+  readonly serverCaCertificate: string;
+  /** Cloud SQL machine tier, e.g. `db-g1-small`. */
+  readonly tier: string;
+  /** The instance's `max_connections` (servers size their pools to fit it). */
+  readonly maxConnections: number;
 }
 
 /** Database options of `MlflowTrackingStack` (`database` prop). */
@@ -55,6 +65,21 @@ export interface MlflowDatabaseOptions {
   readonly databaseName?: string;
   /** @default "mlflow" */
   readonly userName?: string;
+  /**
+   * Day of the weekly maintenance window in which Cloud SQL may restart the instance for
+   * updates: 1 (Monday) to 7 (Sunday). Without a window Cloud SQL picks any time.
+   * @default 7
+   */
+  readonly maintenanceDay?: number;
+  /** Hour (UTC, 0-23) the maintenance window starts. @default 1 */
+  readonly maintenanceHour?: number;
+  /**
+   * PostgreSQL `max_connections`, set as a database flag (changing it restarts the
+   * instance). The servers size their connection pools to fit it, and the stack refuses a
+   * worker count that cannot.
+   * @default - by tier: 25 (db-f1-micro), 50 (db-g1-small), 100 to 1000 by memory for db-custom tiers
+   */
+  readonly maxConnections?: number;
 }
 
 export interface MlflowDatabaseProps extends MlflowDatabaseOptions {
@@ -90,6 +115,10 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
   public readonly availabilityType: "ZONAL" | "REGIONAL";
   public readonly diskSizeGb: number;
   public readonly deletionProtection: boolean;
+  public readonly maintenanceDay: number;
+  public readonly maintenanceHour: number;
+  public readonly serverCaCertificate: string;
+  public readonly maxConnections: number;
 
   constructor(scope: Construct, id: string, props: MlflowDatabaseProps) {
     super(scope, id);
@@ -101,6 +130,9 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
     this.deletionProtection = props.deletionProtection ?? true;
     this.databaseName = props.databaseName ?? "mlflow";
     this.userName = props.userName ?? "mlflow";
+    this.maintenanceDay = props.maintenanceDay ?? 7;
+    this.maintenanceHour = props.maintenanceHour ?? 1;
+    this.maxConnections = props.maxConnections ?? defaultMaxConnections(this.tier);
     const v = new Validator();
     checkCommonProps(v, props);
     validateDatabaseOptions(v, props);
@@ -115,6 +147,14 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
       // The peering must exist before Cloud SQL can take a private IP; the provider docs
       // say the instance does not pick this up from its arguments.
       dependsOn: props.network.privateServicesAccess ? [props.network.privateServicesAccess] : undefined,
+      lifecycle: {
+        // disk_autoresize grows the disk; the provider treats a disk_size below the current
+        // size as a shrink and plans to REPLACE the instance (ForceNewIfChange on
+        // settings.0.disk_size, terraform-provider-google v6.50.0
+        // resource_sql_database_instance.go; the disk_size docs warn of it). diskSizeGb is
+        // the initial size only.
+        ignoreChanges: ["settings[0].disk_size"],
+      },
       settings: {
         // Without an explicit edition, PostgreSQL 16+ defaults to ENTERPRISE_PLUS, which
         // rejects shared-core and db-custom tiers.
@@ -125,6 +165,12 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
         diskSize: this.diskSizeGb,
         diskAutoresize: true,
         deletionProtectionEnabled: this.deletionProtection,
+        // A destroy (or a replacement) keeps the automated and on-demand backups, so the data
+        // survives a mistake: they stay listed under `gcloud sql backups list --instance=-`.
+        retainBackupsOnDelete: true,
+        // Updates restart the instance: at a known time, on the stable track (two weeks
+        // after notification), not whenever Cloud SQL chooses.
+        maintenanceWindow: { day: this.maintenanceDay, hour: this.maintenanceHour, updateTrack: "stable" },
         userLabels: props.labels,
         locationPreference: props.zone !== undefined ? { zone: props.zone } : undefined,
         ipConfiguration: {
@@ -140,6 +186,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
           backupRetentionSettings: { retainedBackups: 14, retentionUnit: "COUNT" },
         },
         insightsConfig: { queryInsightsEnabled: true },
+        databaseFlags: [{ name: "max_connections", value: String(this.maxConnections) }],
       },
     });
 
@@ -155,6 +202,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
       projectId: props.projectId,
       secretId: `${namePrefix}-db-password`,
       labels: props.labels,
+      location: props.region,
     });
     const user = new SqlUser(this, "User", {
       project: props.projectId,
@@ -166,6 +214,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
     });
 
     this.ready = [database, user];
+    this.serverCaCertificate = instance.serverCaCert.get(0).cert;
     this.host = instance.privateIpAddress;
     this.instanceName = instance.name;
     this.passwordSecret = password;
@@ -180,4 +229,8 @@ export function validateDatabaseOptions(v: Validator, props: MlflowDatabaseOptio
   v.check("database.diskSizeGb", props.diskSizeGb, intRange(10, 65536).test, intRange(10, 65536).expected);
   v.check("database.databaseName", props.databaseName, PG_IDENTIFIER.test, PG_IDENTIFIER.expected);
   v.check("database.userName", props.userName, PG_IDENTIFIER.test, PG_IDENTIFIER.expected);
+  v.check("database.maintenanceDay", props.maintenanceDay, intRange(1, 7).test, `${intRange(1, 7).expected} (1 is Monday, 7 Sunday)`);
+  // Cloud SQL for PostgreSQL accepts 14 to 262143 (cloud.google.com/sql/docs/postgres/flags).
+  v.check("database.maxConnections", props.maxConnections, intRange(14, 262143).test, intRange(14, 262143).expected);
+  v.check("database.maintenanceHour", props.maintenanceHour, intRange(0, 23).test, `${intRange(0, 23).expected} (UTC)`);
 }

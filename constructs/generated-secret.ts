@@ -30,6 +30,13 @@ export interface MlflowGeneratedSecretProps {
    * @default 32
    */
   readonly length?: number;
+  /**
+   * Region the secret's payload is stored in (user-managed replication with one replica).
+   * Automatic replication needs the `global` location, which an organization policy on
+   * resource locations (`constraints/gcp.resourceLocations`) often refuses.
+   * @default - automatic replication (Google picks the locations)
+   */
+  readonly location?: string;
 }
 
 /**
@@ -65,7 +72,9 @@ export class MlflowGeneratedSecret extends Construct implements IMlflowSecret {
       project: props.projectId,
       secretId: props.secretId,
       labels: props.labels,
-      replication: { auto: {} },
+      replication: props.location !== undefined
+        ? { userManaged: { replicas: [{ location: props.location }] } }
+        : { auto: {} },
     });
     this.ready = new SecretManagerSecretVersion(this, "Version", {
       secret: this.secret.id,

@@ -164,9 +164,15 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
         reservedPeeringRanges: [range.name],
         // Deleting the peering right after the Cloud SQL instance fails while Google still
         // holds it ("Producer services ... are still using this connection",
-        // terraform-provider-google#16275, #18834); the provider's documented answer is
-        // ABANDON: destroy forgets the connection, and it goes with the network.
+        // terraform-provider-google#16275, #18834). Provider 6.50.0 offers only ABANDON:
+        // destroy forgets the connection and the peering stays, so the range and the VPC
+        // cannot be deleted until it is removed by hand (the `teardown_commands` output and
+        // the README's "Tear down" give the commands).
         deletionPolicy: "ABANDON",
+        // A redeploy after such a tear-down finds the abandoned connection still there:
+        // creating it again fails, and this makes the provider update the existing one with
+        // our range instead.
+        updateOnCreationFail: true,
       });
     }
 

@@ -1,47 +1,56 @@
-// The tracking server: a Compute Engine VM that runs `mlflow server` (installed and
-// configured by the startup script), its own service account with exactly the access it
-// needs, the firewall rules for the chosen access mode, and IAP or a static IP.
+// The tracking server on a Compute Engine VM: the VM that runs `mlflow server` (installed
+// and configured by the startup script), its reserved internal address, its access per
+// mode (firewall, IAP, a static external IP, HTTPS with Caddy), and the persistent disk that
+// keeps Caddy's certificates. The service account, its grants and the generated secrets
+// come from MlflowServerBase (shared with the Cloud Run kind).
 import { Construct } from "constructs";
-import { ITerraformDependable } from "cdktf";
 import { ComputeInstance } from "@cdktf/provider-google/lib/compute-instance";
-import type { ComputeAddress } from "@cdktf/provider-google/lib/compute-address";
-import { ComputeFirewall } from "@cdktf/provider-google/lib/compute-firewall";
-import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
-import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
-import {
-  loadComputeAddress, loadComputeInstanceIamMember, loadDnsRecordSet, loadIapTunnelInstanceIamMember,
-} from "../lib/private/optional-providers";
+import { ComputeAddress } from "@cdktf/provider-google/lib/compute-address";
+import type { ComputeDisk } from "@cdktf/provider-google/lib/compute-disk";
+import { loadComputeDisk, loadDnsManagedZone, loadDnsRecordSet } from "../lib/private/optional-providers";
 import type { IMlflowNetwork } from "./network";
-import type { IMlflowBackendDatabase } from "./database";
-import type { IMlflowArtifactStore } from "./artifact-store";
-import { IMlflowSecret, MlflowGeneratedSecret } from "./generated-secret";
+import { MlflowServerBase, MlflowServerBaseProps, MlflowAuthOptions, validateRuntimeOptions } from "./server-base";
+import { createFirewallRules, grantInstanceAccess, IAP_TCP_FORWARDING_RANGE } from "./private/vm-access";
+import { StartupScriptOptions, renderStartupScriptForTerraform } from "../lib/startup-script";
+import { ServerEndpoint } from "../lib/server-runtime";
+import { ConnectionPlan, checkConnectionBudget } from "../lib/connection-budget";
 import {
-  DEFAULT_MLFLOW_VERSION, MlflowPermission, StartupScriptOptions, renderStartupScriptForTerraform,
-} from "../lib/startup-script";
-import {
-  Validator, MACHINE_TYPE, BOOT_IMAGE, MLFLOW_VERSION, IAM_MEMBER, SOURCE_RANGE, PRIVATE_RANGE, DOMAIN, DNS_ZONE, intRange, oneOf,
-  checkCommonProps, DEFAULT_NAME_PREFIX,
+  Validator, MACHINE_TYPE, BOOT_IMAGE, IAM_MEMBER, SOURCE_RANGE, PRIVATE_RANGE, DOMAIN, DNS_ZONE, intRange, oneOf,
 } from "../lib/validation";
 
-/** Source range of IAP TCP forwarding (cloud.google.com/iap/docs/using-tcp-forwarding). */
-export const IAP_TCP_FORWARDING_RANGE = "35.235.240.0/20";
+export { IAP_TCP_FORWARDING_RANGE, MlflowAuthOptions };
+
+/** Local port the IAP tunnel listens on: not 5000, which macOS's AirPlay Receiver holds. */
+export const TUNNEL_LOCAL_PORT = 5050;
 
 /** VM options of `MlflowTrackingStack` (`server` prop). */
 export interface MlflowServerOptions {
+  /** The kind of server. @default "vm" */
+  readonly kind?: "vm";
   /** @default "e2-medium" */
   readonly machineType?: string;
   /** A Debian-family image (the startup script uses apt). @default "debian-cloud/debian-12" */
   readonly bootImage?: string;
-  /** @default 20 */
+  /**
+   * Boot disk size. Proxied artifact uploads are spooled to the boot disk before they go to
+   * GCS, so the largest single upload is about this size less 10 GB (the OS and MLflow).
+   * @default 20
+   */
   readonly bootDiskSizeGb?: number;
   /** Port `mlflow server` listens on. @default 5000 */
   readonly port?: number;
   /**
-   * uvicorn worker processes. Each holds its own database pools, so small Cloud SQL tiers
-   * limit how many make sense.
+   * uvicorn worker processes. Each holds its own database pools; the stack refuses a count
+   * whose connections would exceed the Cloud SQL tier's `max_connections`.
    * @default 2
    */
   readonly workers?: number;
+  /**
+   * Run MLflow's job runner (MLFLOW_SERVER_ENABLE_JOB_EXECUTION): background jobs such as
+   * prompt optimization, with database connections of their own.
+   * @default false
+   */
+  readonly enableJobExecution?: boolean;
 }
 
 /** How users reach the server (`access` prop). */
@@ -81,63 +90,73 @@ export interface MlflowAccessOptions {
    */
   readonly dnsZone?: string;
   /**
+   * With `domain`: a private Cloud DNS zone for exactly that name in the server's network,
+   * resolving it to the server's internal address, so clients inside the VPC use
+   * `https://<domain>` without leaving the network.
+   * @default false
+   */
+  readonly privateDns?: boolean;
+  /**
    * Acknowledge that public mode without a domain serves plain HTTP: passwords and data
    * cross the network unencrypted.
    * @default false
    */
   readonly allowPlaintextHttp?: boolean;
+  /**
+   * Who may log in to the VM through IAP and OS Login as an administrator (sudo):
+   * `roles/compute.osAdminLogin` on this VM and `roles/iam.serviceAccountUser` on its
+   * service account. An administrator can read every secret the server reads.
+   * @default []
+   */
+  readonly adminMembers?: string[];
 }
 
-/** MLflow authentication (`auth` prop). */
-export interface MlflowAuthOptions {
-  /** MLflow's `basic-auth` app with a generated admin password. @default true */
-  readonly basicAuth?: boolean;
-  /** Permission of every user on what others created. @default "READ" */
-  readonly defaultPermission?: MlflowPermission;
-}
-
-export interface MlflowTrackingServerProps extends MlflowServerOptions {
-  readonly projectId: string;
-  readonly region: string;
+export interface MlflowTrackingServerProps extends MlflowServerBaseProps, MlflowServerOptions {
   /** Zone of the VM. */
   readonly zone: string;
-  /** @default "mlflow" */
-  readonly namePrefix?: string;
-  /** @default {} */
-  readonly labels?: Record<string, string>;
-  /** @default "3.18.0" */
-  readonly mlflowVersion?: string;
   readonly network: IMlflowNetwork;
-  readonly database: IMlflowBackendDatabase;
-  readonly artifactStore: IMlflowArtifactStore;
   /** @default { mode: "private" } */
   readonly access?: MlflowAccessOptions;
-  /** @default { basicAuth: true, defaultPermission: "READ" } */
-  readonly auth?: MlflowAuthOptions;
 }
 
-const PERMISSIONS: readonly MlflowPermission[] = ["READ", "EDIT", "MANAGE", "NO_PERMISSIONS"];
+/**
+ * Machine series whose VMs take Hyperdisk only, not Persistent Disk (pd-balanced):
+ * cloud.google.com/compute/docs/disks#disk-types and the machine series pages.
+ */
+export const HYPERDISK_ONLY_SERIES = ["c4", "c4a", "c4d", "n4", "n4a", "n4d", "x4", "m4", "h4d", "a4", "a4x"] as const;
+
+/** The boot (and data) disk type a machine type takes: hyperdisk-balanced on Hyperdisk-only series. */
+export function diskTypeFor(machineType: string): "pd-balanced" | "hyperdisk-balanced" {
+  const series = machineType.split("-")[0];
+  return (HYPERDISK_ONLY_SERIES as readonly string[]).includes(series) ? "hyperdisk-balanced" : "pd-balanced";
+}
 
 /** A Compute Engine VM running `mlflow server` with proxied artifact access. */
-export class MlflowTrackingServer extends Construct {
+export class MlflowTrackingServer extends MlflowServerBase {
+  public readonly kind = "vm" as const;
   public readonly machineType: string;
   public readonly bootImage: string;
   public readonly bootDiskSizeGb: number;
+  /** `pd-balanced`, or `hyperdisk-balanced` on Hyperdisk-only machine series. */
+  public readonly bootDiskType: string;
   public readonly port: number;
   public readonly workers: number;
-  public readonly mlflowVersion: string;
+  public readonly enableJobExecution: boolean;
   public readonly accessMode: "private" | "public";
-  public readonly basicAuth: boolean;
-  public readonly defaultPermission: MlflowPermission;
+  /** The VM (escape hatch: `server.instance.addOverride(...)`). */
+  public readonly instance: ComputeInstance;
   /** VM name. */
   public readonly instanceName: string;
   public readonly zone: string;
-  /** The server's own service account. */
-  public readonly serviceAccountEmail: string;
   /** URL clients set as MLFLOW_TRACKING_URI (through the tunnel in private mode). */
   public readonly trackingUri: string;
-  /** Secret holding the MLflow admin password (basic auth only). */
-  public readonly adminPasswordSecret?: IMlflowSecret;
+  /** The VM's reserved internal IP address (survives VM replacements). */
+  public readonly internalIp: string;
+  /**
+   * URL for clients inside the VPC: `http://<internal IP>:<port>`, or with a domain
+   * `https://<domain>` (it must resolve to the internal IP there: `access.privateDns`).
+   */
+  public readonly internalTrackingUri: string;
   /** Static external IP (public mode only). */
   public readonly externalIp?: string;
   /** The `gcloud` command that opens the tunnel (private mode only). */
@@ -148,75 +167,54 @@ export class MlflowTrackingServer extends Construct {
   public readonly domain?: string;
   /** The A record to create by hand (a domain without `dnsZone`). */
   public readonly dnsRecordNeeded?: string;
+  /** The persistent disk holding Caddy's certificates (with a domain). */
+  public readonly caddyDataDisk?: ComputeDisk;
+  /** The database connections this server may open at worst, and its pool sizes. */
+  public readonly connectionPlan: ConnectionPlan;
 
   constructor(scope: Construct, id: string, props: MlflowTrackingServerProps) {
-    super(scope, id);
-    const namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
+    let plan: ConnectionPlan | undefined;
+    super(scope, id, props,
+      "Runs the MLflow tracking server VM (cdktf-mlflow-gcp): artifact bucket objects, its own secrets, logs and metrics, Cloud SQL backups before migrations.",
+      (v) => {
+        validateServerOptions(v, props);
+        plan = checkVmConnectionBudget(v, props, props.database.maxConnections);
+      });
+    this.connectionPlan = plan!;
     const access = props.access ?? {};
     this.machineType = props.machineType ?? "e2-medium";
     this.bootImage = props.bootImage ?? "debian-cloud/debian-12";
     this.bootDiskSizeGb = props.bootDiskSizeGb ?? 20;
+    this.bootDiskType = diskTypeFor(this.machineType);
     this.port = props.port ?? 5000;
     this.workers = props.workers ?? 2;
-    this.mlflowVersion = props.mlflowVersion ?? DEFAULT_MLFLOW_VERSION;
+    this.enableJobExecution = props.enableJobExecution ?? false;
     this.accessMode = access.mode ?? "private";
-    this.basicAuth = props.auth?.basicAuth ?? true;
-    this.defaultPermission = props.auth?.defaultPermission ?? "READ";
     this.zone = props.zone;
-    this.networkTag = `${namePrefix}-server`;
+    this.networkTag = `${this.namePrefix}-server`;
     this.domain = this.accessMode === "public" ? access.domain : undefined;
-    const v = new Validator();
-    checkCommonProps(v, props);
-    validateServerOptions(v, props);
-    v.throwIfInvalid(this.node.path);
+    const instanceName = `${this.namePrefix}-server`;
 
-    const serviceAccount = new ServiceAccount(this, "ServiceAccount", {
+    // A reserved internal address: the same URL for clients in the VPC across every VM
+    // replacement (each MLflow version bump replaces the VM).
+    const internalAddress = new ComputeAddress(this, "InternalAddress", {
       project: props.projectId,
-      accountId: `${namePrefix}-server`,
-      displayName: "MLflow tracking server",
-      description: "Runs the MLflow tracking server VM (cdktf-mlflow-gcp): artifact bucket objects, its own secrets, logs and metrics.",
+      region: props.region,
+      name: `${this.namePrefix}-server-internal`,
+      description: "Internal address of the MLflow tracking server (cdktf-mlflow-gcp)",
+      addressType: "INTERNAL",
+      purpose: "GCE_ENDPOINT",
+      subnetwork: props.network.subnetworkId,
+      labels: props.labels,
     });
-    this.serviceAccountEmail = serviceAccount.email;
-    const member = `serviceAccount:${serviceAccount.email}`;
-
-    // Exactly what the server needs, each on the narrowest resource that grants it.
-    const grants: ITerraformDependable[] = [
-      props.artifactStore.grantReadWrite(member),
-      props.database.passwordSecret.grantAccess(member),
-    ];
-    for (const role of ["roles/logging.logWriter", "roles/monitoring.metricWriter"]) {
-      new ProjectIamMember(this, role === "roles/logging.logWriter" ? "LogWriter" : "MetricWriter", {
-        project: props.projectId,
-        role,
-        member,
-      });
-    }
-
-    let adminPassword: MlflowGeneratedSecret | undefined;
-    let flaskSecretKey: MlflowGeneratedSecret | undefined;
-    if (this.basicAuth) {
-      adminPassword = new MlflowGeneratedSecret(this, "AdminPassword", {
-        projectId: props.projectId,
-        secretId: `${namePrefix}-admin-password`,
-        labels: props.labels,
-      });
-      flaskSecretKey = new MlflowGeneratedSecret(this, "FlaskSecretKey", {
-        projectId: props.projectId,
-        secretId: `${namePrefix}-flask-secret-key`,
-        labels: props.labels,
-        length: 48,
-      });
-      grants.push(adminPassword.grantAccess(member), flaskSecretKey.grantAccess(member));
-      this.adminPasswordSecret = adminPassword;
-    }
+    this.internalIp = internalAddress.address;
 
     let address: ComputeAddress | undefined;
     if (this.accessMode === "public") {
-      const { ComputeAddress } = loadComputeAddress();
       address = new ComputeAddress(this, "Address", {
         project: props.projectId,
         region: props.region,
-        name: `${namePrefix}-ip`,
+        name: `${this.namePrefix}-ip`,
         addressType: "EXTERNAL",
         networkTier: "PREMIUM",
         labels: props.labels,
@@ -224,9 +222,33 @@ export class MlflowTrackingServer extends Construct {
       this.externalIp = address.address;
     }
 
+    if (this.domain) {
+      const { ComputeDisk } = loadComputeDisk();
+      this.caddyDataDisk = new ComputeDisk(this, "CaddyData", {
+        project: props.projectId,
+        zone: props.zone,
+        name: `${this.namePrefix}-caddy-data`,
+        description: "Caddy's ACME account and certificates, kept across VM replacements (cdktf-mlflow-gcp)",
+        type: this.bootDiskType,
+        size: 10,
+        labels: props.labels,
+      });
+    }
+
+    // Every way a client reaches MLflow itself: behind Caddy only the domain; otherwise the
+    // reserved internal IP, the VM's internal DNS names and, in public mode, the static IP.
+    const endpoints: ServerEndpoint[] = this.domain
+      ? [{ scheme: "https", host: this.domain, port: 443 }]
+      : [
+          { scheme: "http", host: this.internalIp, port: this.port },
+          ...internalDnsNames(instanceName, props.zone, props.projectId).map((host) => ({ scheme: "http" as const, host, port: this.port })),
+          ...(address ? [{ scheme: "http" as const, host: address.address, port: this.port }] : []),
+        ];
+
     const scriptOptions: StartupScriptOptions = {
       projectId: props.projectId,
       mlflowVersion: this.mlflowVersion,
+      dependencyCutoff: this.dependencyCutoff,
       port: this.port,
       // Behind Caddy, MLflow is reachable only through the proxy.
       bindAddress: this.domain ? "127.0.0.1" : "0.0.0.0",
@@ -236,51 +258,47 @@ export class MlflowTrackingServer extends Construct {
       databaseName: props.database.databaseName,
       databaseUser: props.database.userName,
       databasePasswordSecret: props.database.passwordSecret.secretId,
+      databaseCaCertificate: props.database.serverCaCertificate,
       artifactsDestination: props.artifactStore.artifactsUri,
       basicAuth: this.basicAuth,
-      adminPasswordSecret: adminPassword?.secretId,
-      flaskSecretKeySecret: flaskSecretKey?.secretId,
+      adminPasswordSecret: this.adminPasswordSecret?.secretId,
+      flaskSecretKeySecret: this.flaskSecretKeySecret?.secretId,
       defaultPermission: this.defaultPermission,
-      extraAllowedHosts: [
-        // Compute Engine's internal DNS names of the VM (zonal, and global for projects that
-        // still use it): clients inside the VPC may use them instead of the internal IP.
-        ...internalDnsNames(`${namePrefix}-server`, props.zone, props.projectId).flatMap((h) => [h, `${h}:*`]),
-        ...(this.domain
-          ? [this.domain, `${this.domain}:443`]
-          : address ? [address.address, `${address.address}:${this.port}`] : []),
-      ],
-      corsAllowedOrigins: this.domain
-        ? [`https://${this.domain}`]
-        : address ? [`http://${address.address}:${this.port}`] : [],
+      endpoints,
       domain: this.domain,
+      caddyDataDevice: this.caddyDataDisk ? CADDY_DATA_DEVICE : undefined,
+      backupInstance: this.backupInstance,
+      enableJobExecution: this.enableJobExecution,
+      poolSize: this.connectionPlan.poolSize,
+      maxOverflow: this.connectionPlan.maxOverflow,
     };
 
     // The first boot reads the secrets and connects to the database: create the VM only once
     // they hold values (the script and the unit retry, but not forever at first boot).
-    const dependsOn: ITerraformDependable[] = [...grants, ...props.database.ready, props.database.passwordSecret.ready];
-    if (adminPassword) dependsOn.push(adminPassword.ready);
-    if (flaskSecretKey) dependsOn.push(flaskSecretKey.ready);
+    const dependsOn = [...this.prerequisites];
     if (this.accessMode === "private" && props.network.internetEgress) dependsOn.push(props.network.internetEgress);
 
-    const instance = new ComputeInstance(this, "Resource", {
+    this.instance = new ComputeInstance(this, "Resource", {
       project: props.projectId,
       zone: props.zone,
-      name: `${namePrefix}-server`,
+      name: instanceName,
       machineType: this.machineType,
       tags: [this.networkTag],
       labels: props.labels,
       bootDisk: {
         autoDelete: true,
-        initializeParams: { image: this.bootImage, size: this.bootDiskSizeGb, type: "pd-balanced" },
+        initializeParams: { image: this.bootImage, size: this.bootDiskSizeGb, type: this.bootDiskType, labels: props.labels },
       },
+      attachedDisk: this.caddyDataDisk ? [{ source: this.caddyDataDisk.id, deviceName: CADDY_DATA_DEVICE }] : undefined,
       networkInterface: [
         {
           subnetwork: props.network.subnetworkId,
+          networkIp: internalAddress.address,
           // Private mode: no external IP at all; egress goes through Cloud NAT.
           accessConfig: address ? [{ natIp: address.address, networkTier: "PREMIUM" }] : undefined,
         },
       ],
-      serviceAccount: { email: serviceAccount.email, scopes: ["cloud-platform"] },
+      serviceAccount: { email: this.serviceAccountEmail, scopes: ["cloud-platform"] },
       shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
       metadata: {
         "enable-oslogin": "TRUE",
@@ -292,46 +310,38 @@ export class MlflowTrackingServer extends Construct {
       allowStoppingForUpdate: true,
       dependsOn,
     });
-    this.instanceName = instance.name;
+    this.instanceName = this.instance.name;
 
-    this.createFirewallRules(props, access, namePrefix);
+    createFirewallRules(this, {
+      projectId: props.projectId,
+      namePrefix: this.namePrefix,
+      networkName: props.network.networkName,
+      networkTag: this.networkTag,
+      mode: this.accessMode,
+      port: this.port,
+      domain: this.domain,
+      internalSourceRanges: access.internalSourceRanges ?? [props.network.subnetworkCidr],
+      internalRangesGiven: access.internalSourceRanges !== undefined,
+      allowedSourceRanges: access.allowedSourceRanges ?? [],
+    });
+    grantInstanceAccess(this, {
+      projectId: props.projectId,
+      zone: props.zone,
+      instance: this.instance,
+      tunnelMembers: this.accessMode === "private" ? access.iapMembers ?? [] : [],
+      adminMembers: access.adminMembers ?? [],
+      serviceAccountId: this.serviceAccountName,
+    });
 
+    this.internalTrackingUri = this.domain ? `https://${this.domain}` : `http://${this.internalIp}:${this.port}`;
     if (this.accessMode === "private") {
-      this.trackingUri = `http://localhost:${this.port}`;
+      this.trackingUri = `http://localhost:${TUNNEL_LOCAL_PORT}`;
       this.iapTunnelCommand =
-        `gcloud compute start-iap-tunnel ${instance.name} ${this.port} --local-host-port=localhost:${this.port} --zone=${props.zone} --project=${props.projectId}`;
-      (access.iapMembers ?? []).forEach((iapMember, i) => {
-        const { IapTunnelInstanceIamMember } = loadIapTunnelInstanceIamMember();
-        const { ComputeInstanceIamMember } = loadComputeInstanceIamMember();
-        // Instance-level grants live in the VM's own IAM policy, which a replaced VM (new
-        // startup script) starts without; the name stays the same, so Terraform would not
-        // notice. replace_triggered_by recreates the grants with the VM. A plain address, not
-        // the resource: cdktf 0.21 renders a resource there as "${…}", which Terraform
-        // rejects (terraform-cdk#3196, #3532).
-        const withTheVm = { replaceTriggeredBy: [`${instance.terraformResourceType}.${instance.friendlyUniqueId}`] };
-        new IapTunnelInstanceIamMember(this, `IapTunnelUser${i}`, {
-          project: props.projectId,
-          zone: props.zone,
-          instance: instance.name,
-          role: "roles/iap.tunnelResourceAccessor",
-          member: iapMember,
-          lifecycle: withTheVm,
-        });
-        // `gcloud compute start-iap-tunnel` reads the instance before it connects
-        // (compute.instances.get); grant that on this one VM only.
-        new ComputeInstanceIamMember(this, `InstanceViewer${i}`, {
-          project: props.projectId,
-          zone: props.zone,
-          instanceName: instance.name,
-          role: "roles/compute.viewer",
-          member: iapMember,
-          lifecycle: withTheVm,
-        });
-      });
+        `gcloud compute start-iap-tunnel ${this.instance.name} ${this.port} --local-host-port=localhost:${TUNNEL_LOCAL_PORT} --zone=${props.zone} --project=${props.projectId}`;
     } else if (this.domain) {
       this.trackingUri = `https://${this.domain}`;
+      const { DnsRecordSet } = loadDnsRecordSet();
       if (access.dnsZone) {
-        const { DnsRecordSet } = loadDnsRecordSet();
         new DnsRecordSet(this, "DnsRecord", {
           project: props.projectId,
           managedZone: access.dnsZone,
@@ -343,71 +353,37 @@ export class MlflowTrackingServer extends Construct {
       } else {
         this.dnsRecordNeeded = `${this.domain}. 300 IN A ${address!.address}`;
       }
+      if (access.privateDns) {
+        // A private zone for exactly the domain (not its parent): inside this network the
+        // name resolves to the internal address, everything else in the parent domain
+        // keeps resolving publicly.
+        const { DnsManagedZone } = loadDnsManagedZone();
+        const zone = new DnsManagedZone(this, "PrivateDnsZone", {
+          project: props.projectId,
+          name: `${this.namePrefix}-server-private`,
+          dnsName: `${this.domain}.`,
+          description: "The MLflow server's domain inside its VPC (cdktf-mlflow-gcp)",
+          visibility: "private",
+          privateVisibilityConfig: { networks: [{ networkUrl: props.network.networkId }] },
+          labels: props.labels,
+        });
+        new DnsRecordSet(this, "PrivateDnsRecord", {
+          project: props.projectId,
+          managedZone: zone.name,
+          name: `${this.domain}.`,
+          type: "A",
+          ttl: 300,
+          rrdatas: [this.internalIp],
+        });
+      }
     } else {
       this.trackingUri = `http://${address!.address}:${this.port}`;
     }
   }
-
-  private createFirewallRules(props: MlflowTrackingServerProps, access: MlflowAccessOptions, namePrefix: string): void {
-    const common = { project: props.projectId, network: props.network.networkName, direction: "INGRESS", targetTags: [this.networkTag] };
-    // SSH only through IAP, in both modes; in private mode the MLflow port too. Priority 900,
-    // so it wins over the SSH deny below.
-    new ComputeFirewall(this, "IapIngress", {
-      ...common,
-      name: `${namePrefix}-allow-iap`,
-      priority: 900,
-      description: "IAP TCP forwarding to the MLflow server (SSH and, in private mode, the MLflow port)",
-      sourceRanges: [IAP_TCP_FORWARDING_RANGE],
-      allow: [{ protocol: "tcp", ports: this.accessMode === "private" ? ["22", String(this.port)] : ["22"] }],
-    });
-    // An existing network may allow SSH from anywhere (the `default` network's
-    // default-allow-ssh, priority 65534): deny it for this VM, below the IAP rule.
-    new ComputeFirewall(this, "SshDeny", {
-      ...common,
-      name: `${namePrefix}-deny-ssh`,
-      description: "SSH to the MLflow server only through IAP (overrides broader allow rules of the network)",
-      priority: 1000,
-      sourceRanges: ["0.0.0.0/0"],
-      deny: [{ protocol: "tcp", ports: ["22"] }],
-    });
-    // Clients inside the VPC (training VMs, notebooks) reach the server directly: MLflow's
-    // port, or Caddy's HTTPS port when MLflow listens on 127.0.0.1 behind it.
-    const servingPort = this.domain ? "443" : String(this.port);
-    new ComputeFirewall(this, "InternalIngress", {
-      ...common,
-      name: `${namePrefix}-allow-internal`,
-      description: access.internalSourceRanges
-        ? "The server's serving port from the listed internal ranges"
-        : "The server's serving port from its own subnetwork",
-      sourceRanges: access.internalSourceRanges ?? [props.network.subnetworkCidr],
-      allow: [{ protocol: "tcp", ports: [servingPort] }],
-    });
-    if (this.accessMode === "public") {
-      new ComputeFirewall(this, "PublicIngress", {
-        ...common,
-        name: this.domain ? `${namePrefix}-allow-https` : `${namePrefix}-allow-mlflow`,
-        description: this.domain
-          ? "HTTPS (Caddy in front of MLflow) from the allowed source ranges"
-          : "MLflow port from the allowed source ranges (public mode, plain HTTP)",
-        sourceRanges: access.allowedSourceRanges ?? [],
-        allow: [{ protocol: "tcp", ports: [servingPort] }],
-        logConfig: { metadata: "INCLUDE_ALL_METADATA" },
-      });
-    }
-    if (this.domain) {
-      // Let's Encrypt validates from addresses it does not publish, so the HTTP-01 challenge
-      // port must be open to the internet. Caddy serves only the challenge and a redirect
-      // to HTTPS there; MLflow is never reachable on it.
-      new ComputeFirewall(this, "AcmeIngress", {
-        ...common,
-        name: `${namePrefix}-allow-acme`,
-        description: "HTTP for the Let's Encrypt HTTP-01 challenge and the redirect to HTTPS (Caddy)",
-        sourceRanges: ["0.0.0.0/0"],
-        allow: [{ protocol: "tcp", ports: ["80"] }],
-      });
-    }
-  }
 }
+
+/** Device name of Caddy's data disk: /dev/disk/by-id/google-<name> on the VM. */
+export const CADDY_DATA_DEVICE = "caddy-data";
 
 /**
  * The internal DNS names Compute Engine gives a VM: zonal `NAME.ZONE.c.PROJECT.internal`
@@ -418,9 +394,26 @@ export function internalDnsNames(instanceName: string, zone: string, projectId: 
   return [`${instanceName}.${zone}.c.${projectId}.internal`, `${instanceName}.c.${projectId}.internal`];
 }
 
+/**
+ * The VM's worst case against the database: every worker with its engines, and `mlflow gc`
+ * (the schema migration runs while the server is stopped).
+ */
+export function checkVmConnectionBudget(v: Validator, props: MlflowServerOptions & { auth?: MlflowAuthOptions },
+  maxConnections: number): ConnectionPlan {
+  const workers = typeof props.workers === "number" && props.workers >= 1 ? props.workers : 2;
+  return checkConnectionBudget(v, "server.workers", props.workers ?? 2, {
+    serverProcesses: workers,
+    basicAuth: props.auth?.basicAuth ?? true,
+    enableJobExecution: props.enableJobExecution ?? false,
+    gc: true,
+    concurrentMigration: false,
+  }, maxConnections);
+}
+
 /** Server, access and auth options together (what `validateServerOptions` checks). */
 export interface MlflowServerValidationInput extends MlflowServerOptions {
   readonly mlflowVersion?: string;
+  readonly dependencyCutoff?: string;
   readonly access?: MlflowAccessOptions;
   readonly auth?: MlflowAuthOptions;
 }
@@ -429,15 +422,16 @@ export interface MlflowServerValidationInput extends MlflowServerOptions {
 export function validateServerOptions(v: Validator, props: MlflowServerValidationInput): void {
   const access = props.access ?? {};
   const mode = access.mode ?? "private";
-  v.check("mlflowVersion", props.mlflowVersion, MLFLOW_VERSION.test, MLFLOW_VERSION.expected);
+  validateRuntimeOptions(v, props);
+  v.check("server.kind", props.kind, oneOf(["vm"]).test, oneOf(["vm"]).expected);
   v.check("server.machineType", props.machineType, MACHINE_TYPE.test, MACHINE_TYPE.expected);
   v.check("server.bootImage", props.bootImage, BOOT_IMAGE.test, BOOT_IMAGE.expected);
   v.check("server.bootDiskSizeGb", props.bootDiskSizeGb, intRange(10, 65536).test, intRange(10, 65536).expected);
   v.check("server.port", props.port, (p: number) => intRange(1024, 65535).test(p), `${intRange(1024, 65535).expected} (an unprivileged port)`);
   v.check("server.workers", props.workers, intRange(1, 32).test, intRange(1, 32).expected);
   v.check("access.mode", access.mode, oneOf(["private", "public"]).test, oneOf(["private", "public"]).expected);
-  v.check("auth.defaultPermission", props.auth?.defaultPermission, oneOf(PERMISSIONS).test, oneOf(PERMISSIONS).expected);
   (access.iapMembers ?? []).forEach((m, i) => v.check(`access.iapMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
+  (access.adminMembers ?? []).forEach((m, i) => v.check(`access.adminMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
   (access.allowedSourceRanges ?? []).forEach((r, i) => v.check(`access.allowedSourceRanges[${i}]`, r, SOURCE_RANGE.test, SOURCE_RANGE.expected));
   (access.internalSourceRanges ?? []).forEach((r, i) =>
     v.check(`access.internalSourceRanges[${i}]`, r, PRIVATE_RANGE.test, PRIVATE_RANGE.expected));
@@ -469,6 +463,9 @@ export function validateServerOptions(v: Validator, props: MlflowServerValidatio
     if (access.domain === undefined || mode !== "public") {
       v.fail("access.dnsZone", access.dnsZone, "no value without access.domain in public mode (the zone holds the domain's A record)");
     }
+  }
+  if (access.privateDns !== undefined && access.privateDns !== false && (access.domain === undefined || mode !== "public")) {
+    v.fail("access.privateDns", access.privateDns, "no value without access.domain in public mode (the private zone resolves the domain inside the VPC)");
   }
   if (mode === "public" && access.iapMembers !== undefined && access.iapMembers.length > 0) {
     v.fail("access.iapMembers", access.iapMembers, "no value in public mode (IAP tunnels to the MLflow port exist in private mode only)");

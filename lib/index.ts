@@ -1,5 +1,5 @@
 // Public entry point of cdktf-mlflow-gcp.
-export { MlflowTrackingStack, MlflowTrackingStackProps, requiredApis } from "./mlflow-tracking-stack";
+export { MlflowTrackingStack, MlflowTrackingStackProps, requiredApis, API_SETTLE_DURATION } from "./mlflow-tracking-stack";
 export {
   MlflowNetwork, MlflowNetworkProps, MlflowNetworkOptions, IMlflowNetwork, DEFAULT_SUBNET_CIDR,
 } from "../constructs/network";
@@ -9,8 +9,11 @@ export {
 } from "../constructs/artifact-store";
 export {
   MlflowTrackingServer, MlflowTrackingServerProps, MlflowServerOptions, MlflowAccessOptions, MlflowAuthOptions,
-  IAP_TCP_FORWARDING_RANGE,
+  IAP_TCP_FORWARDING_RANGE, TUNNEL_LOCAL_PORT, HYPERDISK_ONLY_SERIES, diskTypeFor,
 } from "../constructs/tracking-server";
+export {
+  MlflowServerBase, MlflowServerBaseProps, IMlflowServer, MlflowServerKind, MlflowOperationsOptions, BACKUP_PERMISSIONS,
+} from "../constructs/server-base";
 export { MlflowGeneratedSecret, MlflowGeneratedSecretProps, IMlflowSecret } from "../constructs/generated-secret";
 export { MlflowValidationError, ValidationProblem } from "./validation";
 export {
@@ -18,6 +21,13 @@ export {
   MlflowStackFacts, MlflowServerFacts,
 } from "./checks";
 export {
-  renderStartupScript, renderMlflowUnit, renderBasicAuthIni, renderCaddyfile, pipRequirements, allowedHosts, serverArguments,
-  StartupScriptOptions, MlflowPermission, DEFAULT_MLFLOW_VERSION, PINNED_PYTHON_PACKAGES,
+  renderStartupScript, renderMlflowUnit, renderBasicAuthIni, renderCaddyfile, serverArguments, unitEnvironment, StartupScriptOptions,
 } from "./startup-script";
+export {
+  DEFAULT_MLFLOW_VERSION, PINNED_PYTHON_PACKAGES, DEFAULT_DEPENDENCY_CUTOFF, UV_VERSION, DATABASE_DRIVER, MlflowPermission,
+  ServerEndpoint, pythonRequirements, allowedHosts, corsOrigins, serverEnvironment,
+} from "./server-runtime";
+export {
+  planConnections, defaultMaxConnections, enginesPerServerProcess, ConnectionDemand, ConnectionPlan,
+  SUPERUSER_RESERVED_CONNECTIONS, ADMIN_HEADROOM_CONNECTIONS, MAX_CONNECTIONS_PER_ENGINE,
+} from "./connection-budget";

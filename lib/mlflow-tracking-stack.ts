@@ -6,14 +6,18 @@ import { Aspects, TerraformStack, TerraformOutput, TerraformResource, dependable
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
+import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { MlflowNetwork, MlflowNetworkOptions, validateNetworkOptions } from "../constructs/network";
 import { MlflowDatabase, MlflowDatabaseOptions, validateDatabaseOptions } from "../constructs/database";
 import {
   MlflowArtifactStore, MlflowArtifactStoreOptions, defaultBucketName, validateArtifactStoreOptions,
 } from "../constructs/artifact-store";
 import {
-  MlflowTrackingServer, MlflowServerOptions, MlflowAccessOptions, MlflowAuthOptions, validateServerOptions,
+  MlflowTrackingServer, MlflowServerOptions, MlflowAccessOptions, MlflowAuthOptions, validateServerOptions, checkVmConnectionBudget,
 } from "../constructs/tracking-server";
+import { defaultMaxConnections } from "./connection-budget";
+import { MlflowOperationsOptions } from "../constructs/server-base";
 import { DEFAULT_NAME_PREFIX, Validator, checkCommonProps } from "./validation";
 import { MlflowChecks } from "./checks";
 
@@ -34,6 +38,13 @@ export interface MlflowTrackingStackProps {
    * @default "3.18.0"
    */
   readonly mlflowVersion?: string;
+  /**
+   * Instant every unpinned Python dependency of the server is resolved at (uv
+   * `--exclude-newer`), so a replaced VM installs exactly what was reviewed. An
+   * `mlflowVersion` newer than the default needs a cutoff after its release.
+   * @default DEFAULT_DEPENDENCY_CUTOFF ("2026-11-28T00:00:00Z")
+   */
+  readonly dependencyCutoff?: string;
   /** @default - a new VPC and subnetwork */
   readonly network?: MlflowNetworkOptions;
   /** @default - POSTGRES_16, ENTERPRISE edition, db-g1-small, ZONAL, 10 GB */
@@ -46,9 +57,21 @@ export interface MlflowTrackingStackProps {
   readonly access?: MlflowAccessOptions;
   /** @default { basicAuth: true, defaultPermission: "READ" } */
   readonly auth?: MlflowAuthOptions;
+  /** @default { backupBeforeUpgrade: true } */
+  readonly operations?: MlflowOperationsOptions;
 }
 
-/** The Google APIs the stack uses; `iap` only in private mode, `dns` only with a DNS zone. */
+/**
+ * How long the first apply waits between enabling the APIs and using them: a just-enabled
+ * API can still answer 403 SERVICE_DISABLED for a while, and the provider does not retry
+ * that error.
+ */
+export const API_SETTLE_DURATION = "60s";
+
+/**
+ * The Google APIs the stack uses; `iap` only in private mode, `dns` only with a DNS zone
+ * (public or private).
+ */
 export function requiredApis(mode: "private" | "public", dnsZone = false): string[] {
   // cloudresourcemanager: project-level IAM grants (log and metric writer) go through it.
   const apis = ["compute", "sqladmin", "servicenetworking", "secretmanager", "iam", "storage", "cloudresourcemanager"];
@@ -76,8 +99,11 @@ export class MlflowTrackingStack extends TerraformStack {
 
     new GoogleProvider(this, "google", { project: props.projectId, region: props.region, zone: this.zone });
     new RandomProvider(this, "random");
+    new TimeProvider(this, "time");
 
-    const services = requiredApis(mode, props.access?.dnsZone !== undefined).map(
+    const usesDns = props.access?.dnsZone !== undefined || props.access?.privateDns === true;
+    const apis = requiredApis(mode, usesDns);
+    const services = apis.map(
       (service) =>
         new ProjectService(this, `Api-${service.split(".")[0]}`, {
           project: props.projectId,
@@ -108,6 +134,8 @@ export class MlflowTrackingStack extends TerraformStack {
       ...common,
       zone: this.zone,
       mlflowVersion: props.mlflowVersion,
+      dependencyCutoff: props.dependencyCutoff,
+      operations: props.operations,
       network: this.network,
       database: this.database,
       artifactStore: this.artifactStore,
@@ -115,12 +143,21 @@ export class MlflowTrackingStack extends TerraformStack {
       auth: props.auth,
     });
 
-    // Nothing may be created before its API is on. `dependable` renders the plain address
-    // (`google_project_service.Api-compute`) that depends_on needs, not an interpolation.
+    // Nothing may be created before its API is on and has settled: a just-enabled API may
+    // still answer 403 SERVICE_DISABLED, which the provider does not retry
+    // (terraform-provider-google v6.50.0 transport/error_retry_predicates.go retries a
+    // service still being *activated*, not one reported as disabled). The sleep is
+    // re-created, and waited for again, only when the set of APIs changes. `dependable`
+    // renders the plain address (`time_sleep.ApiSettle`) that depends_on needs.
+    const settle = new Sleep(this, "ApiSettle", {
+      createDuration: API_SETTLE_DURATION,
+      triggers: Object.fromEntries(services.map((s, i) => [apis[i], s.id])),
+      dependsOn: services,
+    });
     for (const construct of [this.network, this.database, this.artifactStore, this.server]) {
       for (const child of construct.node.findAll()) {
         if (child instanceof TerraformResource) {
-          child.dependsOn = [...(child.dependsOn ?? []), ...services.map((s) => dependable(s))];
+          child.dependsOn = [...(child.dependsOn ?? []), dependable(settle)];
         }
       }
     }
@@ -143,6 +180,12 @@ export class MlflowTrackingStack extends TerraformStack {
     output("database_instance", this.database.instanceName, "Cloud SQL instance of the backend store");
     output("server_instance", this.server.instanceName, "Compute Engine VM that runs mlflow server");
     output("server_zone", this.zone, "Zone of the VM");
+    output("internal_tracking_uri", this.server.internalTrackingUri,
+      this.server.domain
+        ? "MLFLOW_TRACKING_URI for clients inside the VPC (the domain must resolve to the server's internal address there: access.privateDns)"
+        : "MLFLOW_TRACKING_URI for clients inside the VPC (the server's reserved internal address)");
+    output("teardown_commands", teardownCommands(this, props),
+      "What `cdktf destroy` needs before and after it, in order (see the README's Tear down)");
     output("admin_password_secret", this.server.adminPasswordSecret?.secretId ?? "",
       this.server.adminPasswordSecret
         ? `Secret Manager secret with the MLflow admin password: gcloud secrets versions access latest --secret=${this.server.adminPasswordSecret.secretId} --project=${props.projectId}`
@@ -158,6 +201,41 @@ export class MlflowTrackingStack extends TerraformStack {
 }
 
 /**
+ * The tear-down, step by step: what `destroy` refuses (deletion protection, a non-empty
+ * versioned bucket) and what it leaves behind (the abandoned service-networking peering,
+ * which keeps the range and the VPC from being deleted).
+ */
+function teardownCommands(stack: MlflowTrackingStack, props: MlflowTrackingStackProps): string {
+  const project = `--project=${props.projectId}`;
+  const steps: string[] = [];
+  if (stack.database.deletionProtection) {
+    steps.push("set database.deletionProtection: false and deploy (Cloud SQL refuses to delete a protected instance)");
+  }
+  const bucket = stack.artifactStore.node.defaultChild as TerraformResource;
+  steps.push(
+    `keep the artifacts: cd cdktf.out/stacks/${stack.node.id} && terraform state rm ${bucket.terraformResourceType}.${bucket.friendlyUniqueId}` +
+      ` — or delete them: gcloud storage rm --recursive --all-versions gs://${stack.artifactStore.bucketName}/** ${project}`,
+    stack.network.privateServicesAccess
+      ? "cdktf destroy (it stops at the private services range, which the abandoned peering still uses; that is expected)"
+      : "cdktf destroy",
+  );
+  if (stack.network.privateServicesAccess) {
+    // ABANDON left the peering (provider 6.50.0 has no REMOVE_PEERING); deleting the
+    // connection through Service Networking fails while Cloud SQL's producer resources
+    // linger after the instance (terraform-provider-google#16275, #18834), deleting the
+    // peering itself does not.
+    steps.push(
+      `gcloud compute networks peerings delete servicenetworking-googleapis-com --network=${stack.network.networkName} ${project}` +
+        ", then cdktf destroy again (it removes the range and the VPC)",
+    );
+  }
+  steps.push(
+    `backups stay after the instance is gone (retainBackupsOnDelete; on-demand ones until deleted): gcloud sql backups list --instance=- ${project}`,
+  );
+  return steps.map((s, i) => `${i + 1}. ${s}`).join("\n");
+}
+
+/**
  * Checks every prop of the stack and of the sub-constructs it builds, and throws one
  * MlflowValidationError listing all problems.
  */
@@ -168,6 +246,12 @@ function validateStackProps(props: MlflowTrackingStackProps, zone: string, nameP
   validateDatabaseOptions(v, props.database ?? {});
   const bucketName = props.artifactStore?.bucketName ?? defaultBucketName(props.projectId, namePrefix);
   validateArtifactStoreOptions(v, props.artifactStore ?? {}, bucketName);
-  validateServerOptions(v, { ...props.server, mlflowVersion: props.mlflowVersion, access: props.access, auth: props.auth });
+  validateServerOptions(v, {
+    ...props.server, mlflowVersion: props.mlflowVersion, dependencyCutoff: props.dependencyCutoff, access: props.access, auth: props.auth,
+  });
+  if (!v.hasProblems) {
+    const tier = props.database?.tier ?? "db-g1-small";
+    checkVmConnectionBudget(v, { ...props.server, auth: props.auth }, props.database?.maxConnections ?? defaultMaxConnections(tier));
+  }
   v.throwIfInvalid(path);
 }

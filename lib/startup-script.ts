@@ -2,18 +2,10 @@
 // with the systemd unit, the basic-auth INI and the schema-upgrade helper embedded in it.
 // Pure functions, text in and text out; tested on their own and inside the synthesized stack.
 import { readTemplate, renderTemplate, escapeTerraformTemplate } from "./template";
-
-/** Versions installed next to MLflow; pinned so every boot installs the same thing. */
-export const PINNED_PYTHON_PACKAGES = {
-  "psycopg2-binary": "2.9.13",
-  "google-cloud-storage": "3.17.1",
-} as const;
-
-/** The MLflow version installed when `mlflowVersion` is not given. */
-export const DEFAULT_MLFLOW_VERSION = "3.18.0";
-
-/** Permission every user has on experiments and models they did not create. */
-export type MlflowPermission = "READ" | "EDIT" | "MANAGE" | "NO_PERMISSIONS";
+import {
+  DEFAULT_DEPENDENCY_CUTOFF, MlflowPermission, ServerEndpoint, UV_VERSION, allowedHosts, corsOrigins, pythonRequirements,
+  serverEnvironment,
+} from "./server-runtime";
 
 /** Everything the startup script needs to know; secrets only by their Secret Manager name. */
 export interface StartupScriptOptions {
@@ -21,6 +13,11 @@ export interface StartupScriptOptions {
   readonly projectId: string;
   /** Exact MLflow version, e.g. `3.18.0`. */
   readonly mlflowVersion: string;
+  /**
+   * RFC 3339 instant every unpinned Python dependency is resolved at (uv `--exclude-newer`).
+   * @default DEFAULT_DEPENDENCY_CUTOFF
+   */
+  readonly dependencyCutoff?: string;
   /** Port MLflow listens on. */
   readonly port: number;
   /** Address MLflow binds to: `0.0.0.0`, or `127.0.0.1` behind a local reverse proxy. */
@@ -34,6 +31,8 @@ export interface StartupScriptOptions {
   readonly databaseUser: string;
   /** Secret Manager secret id of the database password. */
   readonly databasePasswordSecret: string;
+  /** PEM of the CA of the database server's certificate (not secret). */
+  readonly databaseCaCertificate: string;
   /** `gs://bucket/prefix` that MLflow proxies artifacts to. */
   readonly artifactsDestination: string;
   /** Run MLflow's `basic-auth` app. */
@@ -47,72 +46,81 @@ export interface StartupScriptOptions {
   /** @default "admin" */
   readonly adminUsername?: string;
   /**
-   * Host header values MLflow accepts besides the localhost forms and the VM's internal IP
-   * (which the script adds at boot): static IP, `IP:port`, domain.
+   * Every way clients reach the server (besides loopback): they become `--allowed-hosts`
+   * and `--cors-allowed-origins`.
    * @default []
    */
-  readonly extraAllowedHosts?: readonly string[];
-  /** Origins allowed to send state-changing API requests (the public URL). @default [] */
-  readonly corsAllowedOrigins?: readonly string[];
+  readonly endpoints?: readonly ServerEndpoint[];
   /**
    * Public DNS name served over HTTPS by Caddy on the VM, which proxies to MLflow on
    * 127.0.0.1 (set `bindAddress` to `127.0.0.1` with it).
    * @default - no HTTPS proxy
    */
   readonly domain?: string;
-}
-
-/** Marker the script replaces with the VM's internal IP at boot. */
-const INTERNAL_IP_MARKER = "@INTERNAL_IP@";
-
-/** pip requirement specifiers, in install order. */
-export function pipRequirements(options: Pick<StartupScriptOptions, "mlflowVersion" | "basicAuth">): string[] {
-  return [
-    `${options.basicAuth ? "mlflow[auth]" : "mlflow"}==${options.mlflowVersion}`,
-    ...Object.entries(PINNED_PYTHON_PACKAGES).map(([name, version]) => `${name}==${version}`),
-  ];
-}
-
-/**
- * Every Host header MLflow should accept. Given hosts replace MLflow's defaults (they do
- * not add to them), so the localhost forms used through an IAP tunnel or a local proxy are
- * listed again, and the internal IP for clients inside the VPC.
- */
-export function allowedHosts(options: Pick<StartupScriptOptions, "extraAllowedHosts">): string[] {
-  const hosts = [
-    "localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*",
-    INTERNAL_IP_MARKER, `${INTERNAL_IP_MARKER}:*`,
-    ...(options.extraAllowedHosts ?? []),
-  ];
-  return [...new Set(hosts)];
+  /**
+   * Device name of the persistent disk that keeps Caddy's certificates across VM
+   * replacements (required with `domain`).
+   * @default - none
+   */
+  readonly caddyDataDevice?: string;
+  /**
+   * `PROJECT/INSTANCE` of the Cloud SQL instance to back up before a schema migration.
+   * @default - no backup
+   */
+  readonly backupInstance?: string;
+  /**
+   * Seconds the schema-upgrade step waits after a failed backup before it fails (systemd
+   * then restarts the unit; the pause keeps it from requesting backups back to back).
+   * @default 300
+   */
+  readonly backupRetryPauseSeconds?: number;
+  /** MLflow's job runner (MLFLOW_SERVER_ENABLE_JOB_EXECUTION). @default false */
+  readonly enableJobExecution?: boolean;
+  /** SQLAlchemy pool size per engine (planConnections chooses it). @default 2 */
+  readonly poolSize?: number;
+  /** SQLAlchemy overflow per engine (at least 1: MLflow ignores 0). @default 2 */
+  readonly maxOverflow?: number;
 }
 
 /** The `mlflow server` arguments (no secrets: the database URI comes from the environment). */
 export function serverArguments(options: StartupScriptOptions): string[] {
+  const endpoints = options.endpoints ?? [];
   const args = [
     "--host", options.bindAddress,
     "--port", String(options.port),
     "--workers", String(options.workers),
     "--serve-artifacts",
     "--artifacts-destination", options.artifactsDestination,
-    "--allowed-hosts", allowedHosts(options).join(","),
+    "--allowed-hosts", allowedHosts(endpoints).join(","),
   ];
-  if ((options.corsAllowedOrigins ?? []).length > 0) {
-    args.push("--cors-allowed-origins", (options.corsAllowedOrigins ?? []).join(","));
-  }
+  const origins = corsOrigins(endpoints);
+  if (origins.length > 0) args.push("--cors-allowed-origins", origins.join(","));
   if (options.basicAuth) args.push("--app-name", "basic-auth");
   return args;
 }
 
+/** The environment of mlflow.service (no secrets), as `Environment=` values. */
+export function unitEnvironment(options: StartupScriptOptions): Record<string, string> {
+  return {
+    ...serverEnvironment({
+      enableJobExecution: options.enableJobExecution ?? false,
+      poolSize: options.poolSize ?? 2,
+      maxOverflow: options.maxOverflow ?? 2,
+    }),
+    CLOUD_SQL_BACKUP_INSTANCE: options.backupInstance ?? "",
+    MLFLOW_BACKUP_RETRY_PAUSE_SECONDS: String(options.backupRetryPauseSeconds ?? 300),
+  };
+}
+
 /**
- * The systemd unit, as written on the VM (still holding the internal-IP marker, which the
- * script fills in at boot). Values are checked, not quoted: none may contain white space,
- * quotes, backslashes or `%` (systemd specifiers).
+ * The systemd unit, as written on the VM. Values are checked, not quoted: none may contain
+ * white space, quotes, backslashes or `%` (systemd specifiers).
  */
 export function renderMlflowUnit(options: StartupScriptOptions): string {
   const args = serverArguments(options);
-  for (const arg of args) {
-    if (/[\s"'\\%;]/.test(arg)) throw new Error(`renderMlflowUnit: argument ${JSON.stringify(arg)} cannot go into a systemd command line`);
+  const environment = Object.entries(unitEnvironment(options)).map(([k, v]) => `${k}=${v}`);
+  for (const value of [...args, ...environment]) {
+    if (/[\s"'\\%;]/.test(value)) throw new Error(`renderMlflowUnit: ${JSON.stringify(value)} cannot go into a systemd unit line`);
   }
   const authConfig = options.basicAuth
     ? [
@@ -124,7 +132,11 @@ export function renderMlflowUnit(options: StartupScriptOptions): string {
     : "# Basic auth is off: no credentials.";
   return renderTemplate(
     readTemplate("mlflow.service"),
-    { AUTH_CONFIG: authConfig, SERVER_ARGS: args.join(" ") },
+    {
+      AUTH_CONFIG: authConfig,
+      ENVIRONMENT: environment.map((e) => `Environment=${e}`).join("\n"),
+      SERVER_ARGS: args.join(" "),
+    },
     { name: "mlflow.service", quote: false },
   );
 }
@@ -157,16 +169,22 @@ export function renderStartupScript(options: StartupScriptOptions): string {
   if (options.domain && options.bindAddress !== "127.0.0.1") {
     throw new Error("renderStartupScript: with a domain, MLflow must listen on 127.0.0.1 (behind Caddy)");
   }
+  if (options.domain && !options.caddyDataDevice) {
+    throw new Error("renderStartupScript: with a domain, Caddy's certificates need a persistent disk (caddyDataDevice)");
+  }
   return renderTemplate(
     readTemplate("startup-script.sh"),
     {
       PROJECT_ID: options.projectId,
-      PIP_REQUIREMENTS: pipRequirements(options),
+      PYTHON_REQUIREMENTS: pythonRequirements(options),
+      DEPENDENCY_CUTOFF: options.dependencyCutoff ?? DEFAULT_DEPENDENCY_CUTOFF,
+      UV_VERSION,
       DB_HOST: options.databaseHost,
       DB_PORT: options.databasePort,
       DB_NAME: options.databaseName,
       DB_USER: options.databaseUser,
       DB_PASSWORD_SECRET: options.databasePasswordSecret,
+      DB_CA_CERT: options.databaseCaCertificate,
       BASIC_AUTH: options.basicAuth,
       ADMIN_PASSWORD_SECRET: options.adminPasswordSecret ?? "",
       FLASK_SECRET_KEY_SECRET: options.flaskSecretKeySecret ?? "",
@@ -174,7 +192,8 @@ export function renderStartupScript(options: StartupScriptOptions): string {
       DOMAIN: options.domain ?? "",
       // write_file adds the final newline itself
       CADDYFILE: options.domain ? renderCaddyfile(options).trimEnd() : "",
-      MLFLOW_UNIT: renderMlflowUnit(options),
+      CADDY_DATA_DEVICE: options.domain ? options.caddyDataDevice! : "",
+      MLFLOW_UNIT: renderMlflowUnit(options).trimEnd(),
       BASIC_AUTH_INI: options.basicAuth ? renderBasicAuthIni(options) : "",
       DB_UPGRADE_SCRIPT: readTemplate("mlflow-db-upgrade.py").trimEnd(),
     },

@@ -273,3 +273,19 @@ export function checkCommonProps(v: Validator, props: CommonProps): void {
     v.check(`labels.${key}`, value, LABEL_VALUE.test, LABEL_VALUE.expected);
   }
 }
+
+/**
+ * The instant Python dependencies are resolved at (uv --exclude-newer): an RFC 3339 UTC
+ * timestamp or a date (midnight UTC), not in the future (a cutoff still ahead of us floats
+ * like no cutoff at all) and not before 2025 (no MLflow release this library supports).
+ */
+export const DEPENDENCY_CUTOFF = {
+  test: (v: string) => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})(T(\d{2}):(\d{2}):(\d{2})Z)?$/.exec(v);
+    if (!m) return false;
+    const at = Date.parse(m[4] ? v : `${v}T00:00:00Z`);
+    return !Number.isNaN(at) && new Date(at).toISOString().slice(0, 10) === v.slice(0, 10) &&
+      at >= Date.parse("2025-01-01T00:00:00Z") && at <= Date.now();
+  },
+  expected: 'a past instant as "YYYY-MM-DDTHH:MM:SSZ" (UTC) or a date "YYYY-MM-DD" (midnight UTC), from 2025 on, e.g. "2026-11-28T00:00:00Z"',
+};

@@ -82,6 +82,7 @@ export function loadPrices(file: string = PRICES_JSON): PriceList {
 export const ROWS = [
   "Compute Engine VM",
   "VM boot disk",
+  "Persistent disk (Caddy's certificates)",
   "Static external IPv4 (in use by the VM)",
   "Cloud NAT gateway",
   "Cloud NAT external IPv4",
@@ -134,9 +135,14 @@ export function costLines(stack: SynthesizedStack, prices: PriceList): CostLine[
     if (external > 0) add("Static external IPv4 (in use by the VM)", `${external} address${external > 1 ? "es" : ""}`, "network.ip.in-use", external * hours);
     else vmsWithoutExternalIp++;
   }
-  // A reserved address is billed as "in use" only while a VM holds it (counted above).
+  for (const disk of resources(stack, "google_compute_disk")) {
+    add("Persistent disk (Caddy's certificates)", `${disk.size} GB ${disk.type}`, `compute.disk.${disk.type}`, disk.size);
+  }
+  // A reserved external address is billed as "in use" only while a VM holds it (counted
+  // above); internal addresses are free (cloud.google.com/vpc/network-pricing, "IP addresses").
   const interfaces = JSON.stringify(instances.map((vm) => vm.network_interface ?? []));
-  for (const key of Object.keys(stack.resource.google_compute_address ?? {})) {
+  for (const [key, address] of Object.entries<any>(stack.resource.google_compute_address ?? {})) {
+    if (address.address_type === "INTERNAL") continue;
     if (!interfaces.includes(`\${google_compute_address.${key}.`)) {
       throw new Error(`google_compute_address.${key} is not attached to a VM: an unused address has its own price`);
     }
@@ -163,13 +169,16 @@ export function costLines(stack: SynthesizedStack, prices: PriceList): CostLine[
     add("Cloud Storage (artifacts) ¹", `${USAGE.artifactGb} GB ${storageClass}`, `storage.${storageClass}.${String(bucket.location).toLowerCase()}`, USAGE.artifactGb);
   }
 
+  // Active versions are billed per replica location: automatic replication counts as one
+  // location, user-managed replication as one per replica (cloud.google.com/secret-manager/pricing).
+  const secrets = stack.resource.google_secret_manager_secret ?? {};
   let versions = 0;
   for (const version of resources(stack, "google_secret_manager_secret_version")) {
     if (version.enabled === false) continue;
-    versions++;
-  }
-  for (const secret of resources(stack, "google_secret_manager_secret")) {
-    if (block(secret.replication)?.user_managed) throw new Error("user-managed secret replication is billed per replica location; not priced");
+    const secretKey = /^\$\{google_secret_manager_secret\.([\w-]+)\.id\}$/.exec(String(version.secret))?.[1];
+    const replication = block(secretKey ? secrets[secretKey]?.replication : undefined);
+    const replicas = replication?.user_managed ? (block(replication.user_managed).replicas ?? []).length : 1;
+    versions += replicas;
   }
   if (versions > 0) add("Secret Manager", `${versions} secret versions`, "secretmanager.version", versions);
   return lines;

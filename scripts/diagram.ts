@@ -10,7 +10,8 @@
 // Nodes are the synthesized resources (short type + construct path), edges are references
 // (`${type.name.…}` inside a resource's configuration) and depends_on entries, subgraphs are
 // the sub-constructs (second segment of each resource's metadata path). The project APIs
-// (google_project_service) are left out: every other resource depends on them.
+// (google_project_service) and the wait after enabling them (time_sleep) are left out: every
+// other resource depends on them.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -49,7 +50,7 @@ export function synthesizeStack(props: MlflowTrackingStackProps = EXAMPLE_PROPS)
 }
 
 /** Resource types that are not drawn (and not followed as edges). */
-export const OMITTED_TYPES = ["google_project_service"];
+export const OMITTED_TYPES = ["google_project_service", "time_sleep"];
 
 export interface DiagramNode {
   /** Terraform address: `type.name` or `data.type.name`. */
@@ -180,7 +181,7 @@ export function diagramMarkdown(stack: SynthesizedStack = synthesizeStack()): st
     "`google_`) and construct path, framed by sub-construct. An arrow A → B: A's configuration",
     "references B (solid) or A has a `depends_on` on B (dotted).",
   ];
-  if (omitted) caption.push(`Not drawn: the project APIs (${omitted}), on which every other resource depends.`);
+  if (omitted) caption.push(`Not drawn: the project APIs and the wait for them to settle (${omitted}), on which every other resource depends.`);
   return [...caption, "", "```mermaid", mermaidFlowchart(graph), "```"].join("\n");
 }
 

@@ -6,18 +6,26 @@
 # and the Python environment are installed only when missing or when the pinned set changed,
 # configuration is rewritten from Secret Manager, and the server is restarted only when
 # something it reads has changed. No secret value is in this script: secrets are fetched at
-# boot into root-only files. The VM holds no state of its own (Cloud SQL and GCS do).
+# boot into root-only files. The VM holds no state of its own (Cloud SQL and GCS do), except
+# Caddy's certificates, which live on a persistent disk of their own.
 set -Eeuo pipefail
 umask 022
 
 # ---- settings, filled in by the renderer (every value shell-quoted) ---------------------
 PROJECT_ID={{PROJECT_ID}}
-PIP_REQUIREMENTS=({{PIP_REQUIREMENTS}})
+PYTHON_REQUIREMENTS=({{PYTHON_REQUIREMENTS}})
+# Every dependency below the pinned requirements is resolved as of this instant (uv
+# --exclude-newer): a replaced VM installs what was reviewed, not what was published since.
+DEPENDENCY_CUTOFF={{DEPENDENCY_CUTOFF}}
+UV_VERSION={{UV_VERSION}}
 DB_HOST={{DB_HOST}}
 DB_PORT={{DB_PORT}}
 DB_NAME={{DB_NAME}}
 DB_USER={{DB_USER}}
 DB_PASSWORD_SECRET={{DB_PASSWORD_SECRET}}
+# The CA of the Cloud SQL instance's server certificate (PEM): the server is verified with
+# it (sslmode=verify-ca), not merely asked for TLS.
+DB_CA_CERT={{DB_CA_CERT}}
 BASIC_AUTH={{BASIC_AUTH}}
 ADMIN_PASSWORD_SECRET={{ADMIN_PASSWORD_SECRET}}
 FLASK_SECRET_KEY_SECRET={{FLASK_SECRET_KEY_SECRET}}
@@ -25,21 +33,35 @@ MLFLOW_PORT={{MLFLOW_PORT}}
 # Public mode with a domain: Caddy terminates HTTPS in front of MLflow ('' otherwise).
 DOMAIN={{DOMAIN}}
 CADDYFILE={{CADDYFILE}}
+# Caddy's certificates survive a VM replacement on this persistent disk (device name).
+CADDY_DATA_DEVICE={{CADDY_DATA_DEVICE}}
 # The systemd unit and the basic-auth INI, with @MARKERS@ for what is only known at boot.
-MLFLOW_UNIT_TEMPLATE={{MLFLOW_UNIT}}
+MLFLOW_UNIT={{MLFLOW_UNIT}}
 BASIC_AUTH_INI_TEMPLATE={{BASIC_AUTH_INI}}
 DB_UPGRADE_SCRIPT={{DB_UPGRADE_SCRIPT}}
 
 # ---- fixed layout on the VM --------------------------------------------------------------
 readonly MLFLOW_HOME=/opt/mlflow
 readonly VENV_LINK=$MLFLOW_HOME/venv
+readonly UV_DIR=$MLFLOW_HOME/uv-$UV_VERSION
 readonly CONFIG_DIR=/etc/mlflow
 readonly ENV_FILE=$CONFIG_DIR/mlflow.env
 readonly AUTH_INI=$CONFIG_DIR/basic_auth.ini
+readonly DB_CA_FILE=$CONFIG_DIR/cloudsql-server-ca.pem
 readonly UNIT_FILE=/etc/systemd/system/mlflow.service
 readonly DB_UPGRADE_FILE=$MLFLOW_HOME/bin/mlflow-db-upgrade.py
+readonly CADDY_DATA_DIR=/var/lib/caddy
 readonly METADATA_URL=http://metadata.google.internal/computeMetadata/v1
 readonly SECRET_MANAGER_URL=https://secretmanager.googleapis.com/v1
+# Caddy's own apt repository (caddyserver.com/docs/install, "Debian, Ubuntu, Raspbian"):
+# Debian 12's caddy is 2.6.2, built with Go 1.19, older than the HTTP/2 rapid-reset fixes.
+# The key is kept ASCII-armored (apt reads a .asc signed-by file; no gpg needed), and apt
+# prefers this repository's 2.11 series over Debian's package (apt_preferences(5)).
+readonly CADDY_REPO_URL=https://dl.cloudsmith.io/public/caddy/stable
+readonly CADDY_KEY_FILE=/etc/apt/keyrings/caddy-stable.asc
+readonly CADDY_SOURCES_FILE=/etc/apt/sources.list.d/caddy-stable.list
+readonly CADDY_PREFERENCES_FILE=/etc/apt/preferences.d/caddy-stable
+readonly CADDY_SERIES=2.11
 OS_PACKAGES=(python3-venv curl ca-certificates)
 if [[ -n $DOMAIN ]]; then OS_PACKAGES+=(caddy); fi
 readonly OS_PACKAGES
@@ -47,11 +69,14 @@ readonly OS_PACKAGES
 # needs the network retries on its own: at first boot Cloud NAT, the package mirrors and a
 # new service account's IAM grants (up to about 7 minutes) may not be ready yet.
 # Attempts, first delay in seconds (it doubles up to 60): about 9 minutes for secrets,
-# 5 for apt and pip.
+# 5 for apt and the Python packages.
 readonly SECRET_ATTEMPTS=12 SECRET_RETRY_SECONDS=10
 readonly INSTALL_ATTEMPTS=7 INSTALL_RETRY_SECONDS=10
-# First boot creates the schema; give the server up to 10 minutes to answer /health.
+# First boot creates the schema, and a version bump backs it up and migrates it first; wait
+# up to 10 minutes for /health here (systemd goes on retrying the unit after that).
 readonly HEALTH_ATTEMPTS=120 HEALTH_RETRY_SECONDS=5
+# A new persistent disk shows up under /dev/disk/by-id once udev has seen it.
+readonly DEVICE_ATTEMPTS=30 DEVICE_RETRY_SECONDS=2
 
 log() { echo "mlflow-startup: $*"; }
 die() {
@@ -109,6 +134,24 @@ write_file() {
   log "wrote $path"
 }
 
+# The Caddy repository, written before the first `apt-get update` that must see it.
+add_caddy_repository() {
+  [[ -n $DOMAIN ]] || return 0
+  install -d -m 0755 /etc/apt/keyrings
+  if [[ ! -s $CADDY_KEY_FILE ]]; then
+    retry "$INSTALL_ATTEMPTS" "$INSTALL_RETRY_SECONDS" "download of Caddy's repository key" \
+      curl -fsSL -o "$CADDY_KEY_FILE.tmp" "$CADDY_REPO_URL/gpg.key" ||
+      die "cannot download Caddy's repository key from $CADDY_REPO_URL: is the internet reachable (Cloud NAT or an external IP)?"
+    chmod 0644 "$CADDY_KEY_FILE.tmp"
+    mv -f "$CADDY_KEY_FILE.tmp" "$CADDY_KEY_FILE"
+  fi
+  local before=$CONFIG_CHANGED
+  write_file "$CADDY_SOURCES_FILE" 0644 "deb [signed-by=$CADDY_KEY_FILE] $CADDY_REPO_URL/deb/debian any-version main"
+  write_file "$CADDY_PREFERENCES_FILE" 0644 "Package: caddy"$'\n'"Pin: version $CADDY_SERIES.*"$'\n'"Pin-Priority: 1001"
+  # Repository files are not MLflow configuration: they must not restart the server.
+  CONFIG_CHANGED=$before
+}
+
 install_os_packages() {
   local pkg missing=()
   for pkg in "${OS_PACKAGES[@]}"; do
@@ -135,26 +178,42 @@ ensure_user() {
   fi
 }
 
+# uv in a virtualenv of its own, from its PyPI wheel (a single binary), pinned exactly.
+install_uv() {
+  if [[ -x $UV_DIR/bin/uv && -f $UV_DIR/.complete ]]; then return 0; fi
+  log "installing uv $UV_VERSION into $UV_DIR"
+  rm -rf "$UV_DIR"
+  python3 -m venv "$UV_DIR" || die "python3 -m venv $UV_DIR failed"
+  if ! retry "$INSTALL_ATTEMPTS" "$INSTALL_RETRY_SECONDS" "pip install uv" \
+    "$UV_DIR/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check "uv==$UV_VERSION"; then
+    rm -rf "$UV_DIR"
+    die "pip install uv==$UV_VERSION failed: is PyPI reachable (Cloud NAT or an external IP)?"
+  fi
+  touch "$UV_DIR/.complete"
+}
+
 VENV_DIR="" VENV_CHANGED=0
-# One virtualenv per pinned requirement set (venv-<hash>), switched in by an atomic symlink
-# (switch_venv) only while the server is stopped: the running server resolves its imports
-# through the link, so it must never see the new environment.
+# One virtualenv per pinned requirement set and cutoff (venv-<hash>), switched in by an
+# atomic symlink (switch_venv) only while the server is stopped: the running server
+# resolves its imports through the link, so it must never see the new environment.
 install_mlflow() {
   local wanted hash
-  wanted=$(printf '%s\n' "${PIP_REQUIREMENTS[@]}")
+  wanted=$(printf '%s\n' "${PYTHON_REQUIREMENTS[@]}" "exclude-newer $DEPENDENCY_CUTOFF" "uv $UV_VERSION")
   hash=$(printf '%s' "$wanted" | sha256sum | cut -c1-16)
   VENV_DIR=$MLFLOW_HOME/venv-$hash
   mkdir -p "$MLFLOW_HOME/bin"
   if [[ -f $VENV_DIR/.complete ]]; then
-    log "Python environment up to date: ${PIP_REQUIREMENTS[*]}"
+    log "Python environment up to date: ${PYTHON_REQUIREMENTS[*]} (as of $DEPENDENCY_CUTOFF)"
   else
-    log "installing ${PIP_REQUIREMENTS[*]} into $VENV_DIR"
+    install_uv
+    log "installing ${PYTHON_REQUIREMENTS[*]} into $VENV_DIR, resolved as of $DEPENDENCY_CUTOFF"
     rm -rf "$VENV_DIR"
     python3 -m venv "$VENV_DIR" || die "python3 -m venv $VENV_DIR failed"
-    if ! retry "$INSTALL_ATTEMPTS" "$INSTALL_RETRY_SECONDS" "pip install" \
-      "$VENV_DIR/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check "${PIP_REQUIREMENTS[@]}"; then
+    if ! retry "$INSTALL_ATTEMPTS" "$INSTALL_RETRY_SECONDS" "uv pip install" \
+      "$UV_DIR/bin/uv" pip install --quiet --no-cache --python "$VENV_DIR/bin/python" \
+      --exclude-newer "$DEPENDENCY_CUTOFF" "${PYTHON_REQUIREMENTS[@]}"; then
       rm -rf "$VENV_DIR"
-      die "pip install ${PIP_REQUIREMENTS[*]} failed: is PyPI reachable (Cloud NAT or an external IP)?"
+      die "uv pip install ${PYTHON_REQUIREMENTS[*]} failed: is PyPI reachable (Cloud NAT or an external IP)? A version released after the dependency cutoff $DEPENDENCY_CUTOFF cannot be resolved: move dependencyCutoff past its release"
     fi
     printf '%s\n' "$wanted" >"$VENV_DIR/requirements.txt"
     touch "$VENV_DIR/.complete"
@@ -174,8 +233,8 @@ switch_venv() {
 remove_old_venvs() {
   local current old
   current=$(readlink "$VENV_LINK")
-  for old in "$MLFLOW_HOME"/venv-*; do
-    if [[ -d $old && $old != "$current" ]]; then
+  for old in "$MLFLOW_HOME"/venv-* "$MLFLOW_HOME"/uv-*; do
+    if [[ -d $old && $old != "$current" && $old != "$UV_DIR" ]]; then
       rm -rf "$old"
       log "removed old environment $old"
     fi
@@ -228,10 +287,55 @@ url_encode() {
   python3 -c 'import sys, urllib.parse; sys.stdout.write(urllib.parse.quote(sys.stdin.read(), safe=""))'
 }
 
-# HTTPS in front of MLflow (public mode with a domain). Debian's caddy package runs
-# caddy.service as its own user with /etc/caddy/Caddyfile.
+# Caddy's state (ACME account, certificates) on the persistent disk, mounted at
+# /var/lib/caddy before Caddy is installed or started. A replaced VM finds the certificate
+# there and does not ask Let's Encrypt again (5 certificates per exact set of names per 7
+# days; letsencrypt.org/docs/rate-limits). A blank disk is formatted; a disk that holds a
+# file system never is.
+mount_caddy_data() {
+  local device=/dev/disk/by-id/google-$CADDY_DATA_DEVICE attempt rc uuid
+  for ((attempt = 1; attempt <= DEVICE_ATTEMPTS; attempt++)); do
+    [[ -b $device ]] && break
+    sleep "$DEVICE_RETRY_SECONDS"
+  done
+  [[ -b $device ]] || die "the persistent disk for Caddy's certificates ($device) is not attached"
+  rc=0
+  blkid -p "$device" >/dev/null 2>&1 || rc=$?
+  if ((rc == 2)); then # blkid: no file system found
+    log "formatting the blank disk $device for Caddy's certificates"
+    mkfs.ext4 -q -L caddy-data -m 0 -E lazy_itable_init=0,lazy_journal_init=0,discard "$device"
+  elif ((rc != 0)); then
+    die "cannot read the disk $device (blkid exit status $rc)"
+  fi
+  uuid=$(blkid -s UUID -o value "$device")
+  install -d -m 0755 "$CADDY_DATA_DIR"
+  # fstab: mounted at every later boot before caddy.service starts; nofail, so a missing
+  # disk never stops the boot.
+  local entry="UUID=$uuid $CADDY_DATA_DIR ext4 discard,defaults,nofail 0 2" fstab
+  fstab=$(grep -v "[[:space:]]${CADDY_DATA_DIR}[[:space:]]" /etc/fstab || true)
+  if ! grep -qxF "$entry" /etc/fstab; then
+    local before=$CONFIG_CHANGED
+    write_file /etc/fstab 0644 "${fstab:+$fstab$'\n'}$entry"
+    CONFIG_CHANGED=$before
+  fi
+  if ! mountpoint -q "$CADDY_DATA_DIR"; then
+    mount "$CADDY_DATA_DIR" || die "cannot mount $device at $CADDY_DATA_DIR"
+    log "mounted $device at $CADDY_DATA_DIR"
+  fi
+}
+
+# HTTPS in front of MLflow (public mode with a domain). The caddy package runs caddy.service
+# as the user caddy with /etc/caddy/Caddyfile and its data in /var/lib/caddy.
 configure_caddy() {
-  local changed=0
+  local changed=0 version
+  version=$(caddy version 2>/dev/null | awk '{print $1}')
+  version=${version#v}
+  # At least the pinned series (apt falls back to a newer one if the repository drops it),
+  # never Debian's 2.6.
+  [[ $(printf '%s\n' "$CADDY_SERIES" "$version" | sort -V | head -n 1) == "$CADDY_SERIES" ]] ||
+    die "caddy ${version:-(none)} is installed, older than the $CADDY_SERIES series of Caddy's repository"
+  # The disk outlives VMs, and a new VM's caddy user may have another uid.
+  chown -R caddy:caddy "$CADDY_DATA_DIR"
   install -d -m 0755 /etc/caddy
   printf '%s\n' "$CADDYFILE" | cmp -s - /etc/caddy/Caddyfile 2>/dev/null || changed=1
   write_file /etc/caddy/Caddyfile 0644 "$CADDYFILE"
@@ -245,22 +349,32 @@ configure_caddy() {
 }
 
 main() {
-  log "starting (MLflow ${PIP_REQUIREMENTS[0]})"
+  log "starting (MLflow ${PYTHON_REQUIREMENTS[0]})"
+  if [[ -n $DOMAIN ]]; then
+    mount_caddy_data
+    add_caddy_repository
+  fi
   install_os_packages
   ensure_user
   install_mlflow
 
-  local db_password internal_ip backend_uri admin_password="" flask_secret_key=""
+  local db_password backend_uri admin_password="" flask_secret_key=""
   read_secret db_password "$DB_PASSWORD_SECRET"
   if [[ $BASIC_AUTH == true ]]; then
     read_secret admin_password "$ADMIN_PASSWORD_SECRET"
     read_secret flask_secret_key "$FLASK_SECRET_KEY_SECRET"
   fi
-  internal_ip=$(metadata instance/network-interfaces/0/ip) || die "cannot read the VM's internal IP from the metadata server"
 
-  backend_uri="postgresql://$(printf '%s' "$DB_USER" | url_encode):$(printf '%s' "$db_password" | url_encode)@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=require&connect_timeout=10"
+  # 0711: the mlflow user may open the CA certificate by name; everything else in here is
+  # root-only (0600) and reaches the service through systemd.
+  install -d -m 0711 -o root -g root "$CONFIG_DIR"
+  chmod 0711 "$CONFIG_DIR"
+  write_file "$DB_CA_FILE" 0644 "$DB_CA_CERT"
+  # The driver is named (SQLAlchemy 2.1 maps a bare postgresql URI to psycopg 3), and libpq
+  # checks the server's certificate against the instance's CA (verify-ca; the certificate
+  # names the instance, not the private IP, so not verify-full).
+  backend_uri="postgresql+psycopg2://$(printf '%s' "$DB_USER" | url_encode):$(printf '%s' "$db_password" | url_encode)@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=verify-ca&sslrootcert=$DB_CA_FILE&connect_timeout=10"
 
-  install -d -m 0700 -o root -g root "$CONFIG_DIR"
   local env_file="MLFLOW_BACKEND_STORE_URI='$backend_uri'"
   if [[ $BASIC_AUTH == true ]]; then
     env_file+=$'\n'"MLFLOW_FLASK_SERVER_SECRET_KEY='$flask_secret_key'"
@@ -277,13 +391,14 @@ main() {
     CONFIG_CHANGED=1
   fi
   write_file "$DB_UPGRADE_FILE" 0644 "$DB_UPGRADE_SCRIPT"
-  write_file "$UNIT_FILE" 0644 "$(fill "$MLFLOW_UNIT_TEMPLATE" @INTERNAL_IP@ "$internal_ip")"
+  write_file "$UNIT_FILE" 0644 "$MLFLOW_UNIT"
 
   systemctl daemon-reload
   systemctl enable mlflow.service
   if ((CONFIG_CHANGED || VENV_CHANGED)); then
     # Stop first (waits for the old process to exit), then start without waiting: the
-    # unit's ExecStartPre migrates the schema and may retry until the database answers.
+    # unit's ExecStartPre backs up and migrates the schema when it is behind, and retries
+    # until the database answers.
     log "configuration or MLflow version changed: restarting mlflow.service"
     systemctl stop mlflow.service
     if ((VENV_CHANGED)); then switch_venv; fi

@@ -19,3 +19,12 @@ export const loadComputeInstanceIamMember = () =>
 
 export const loadDataGoogleComputeSubnetwork = () =>
   require("@cdktf/provider-google/lib/data-google-compute-subnetwork") as typeof import("@cdktf/provider-google/lib/data-google-compute-subnetwork");
+
+export const loadServiceAccountIamMember = () =>
+  require("@cdktf/provider-google/lib/service-account-iam-member") as typeof import("@cdktf/provider-google/lib/service-account-iam-member");
+
+export const loadDnsManagedZone = () =>
+  require("@cdktf/provider-google/lib/dns-managed-zone") as typeof import("@cdktf/provider-google/lib/dns-managed-zone");
+
+export const loadComputeDisk = () =>
+  require("@cdktf/provider-google/lib/compute-disk") as typeof import("@cdktf/provider-google/lib/compute-disk");

@@ -1,0 +1,245 @@
+// What every kind of MLflow server shares: its own service account with exactly the access
+// it needs (the artifact bucket, its secrets, logs and metrics, an on-demand Cloud SQL
+// backup before a schema migration), the generated admin password and Flask secret key of
+// basic auth, and the options both kinds take. MlflowTrackingServer (a Compute Engine VM)
+// and MlflowCloudRunServer extend MlflowServerBase; each file holds only what differs.
+//
+// The construct ids below (ServiceAccount, AdminPassword, FlaskSecretKey, LogWriter,
+// MetricWriter) are those of the first release: the resources keep their Terraform
+// addresses, so an existing deployment keeps its service account and, above all, its
+// generated passwords (a re-created admin password would lock the admin out).
+import { Construct } from "constructs";
+import { ITerraformDependable } from "cdktf";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
+import { ProjectIamCustomRole } from "@cdktf/provider-google/lib/project-iam-custom-role";
+import type { IMlflowBackendDatabase } from "./database";
+import type { IMlflowArtifactStore } from "./artifact-store";
+import { IMlflowSecret, MlflowGeneratedSecret } from "./generated-secret";
+import { DEFAULT_DEPENDENCY_CUTOFF, DEFAULT_MLFLOW_VERSION, MlflowPermission } from "../lib/server-runtime";
+import {
+  DEFAULT_NAME_PREFIX, DEPENDENCY_CUTOFF, MLFLOW_VERSION, Validator, checkCommonProps, oneOf,
+} from "../lib/validation";
+
+/** The kinds of tracking server this library runs. */
+export type MlflowServerKind = "vm" | "cloud-run";
+
+/** What the stack and its users need from a tracking server of any kind. */
+export interface IMlflowServer {
+  readonly kind: MlflowServerKind;
+  /** The server's own service account. */
+  readonly serviceAccountEmail: string;
+  /** URL clients set as MLFLOW_TRACKING_URI. */
+  readonly trackingUri: string;
+  /** Secret holding the MLflow admin password (basic auth only). */
+  readonly adminPasswordSecret?: IMlflowSecret;
+}
+
+/** MLflow authentication (`auth` prop). */
+export interface MlflowAuthOptions {
+  /** MLflow's `basic-auth` app with a generated admin password. @default true */
+  readonly basicAuth?: boolean;
+  /** Permission of every user on what others created. @default "READ" */
+  readonly defaultPermission?: MlflowPermission;
+}
+
+/** Day-2 operations (`operations` prop). */
+export interface MlflowOperationsOptions {
+  /**
+   * Before a schema migration (only when the installed MLflow is newer than the schema,
+   * never on a plain restart), take an on-demand Cloud SQL backup and wait for it; when the
+   * backup fails, nothing is migrated and the server does not start. On-demand backups are
+   * kept until deleted: `gcloud sql backups list --instance=<db> --project=<p>`.
+   * @default true
+   */
+  readonly backupBeforeUpgrade?: boolean;
+}
+
+/** Props every server kind takes. */
+export interface MlflowServerBaseProps {
+  readonly projectId: string;
+  readonly region: string;
+  /** @default "mlflow" */
+  readonly namePrefix?: string;
+  /** @default {} */
+  readonly labels?: Record<string, string>;
+  /** @default "3.18.0" */
+  readonly mlflowVersion?: string;
+  /**
+   * Instant every unpinned Python dependency is resolved at (RFC 3339, e.g.
+   * `2026-11-28T00:00:00Z`). Move it past the release of an `mlflowVersion` newer than the
+   * library's default.
+   * @default DEFAULT_DEPENDENCY_CUTOFF
+   */
+  readonly dependencyCutoff?: string;
+  readonly database: IMlflowBackendDatabase;
+  readonly artifactStore: IMlflowArtifactStore;
+  /** @default { basicAuth: true, defaultPermission: "READ" } */
+  readonly auth?: MlflowAuthOptions;
+  /** @default { backupBeforeUpgrade: true } */
+  readonly operations?: MlflowOperationsOptions;
+}
+
+/** The project-wide roles of every server's service account: writing its logs and metrics. */
+const PROJECT_ROLES = { LogWriter: "roles/logging.logWriter", MetricWriter: "roles/monitoring.metricWriter" } as const;
+
+/**
+ * Permissions of the custom role that lets a server back up Cloud SQL before a migration:
+ * start an on-demand backup (`cloudsql.backupRuns.create`) and follow its operation
+ * (`cloudsql.instances.get` covers operations.get;
+ * cloud.google.com/sql/docs/postgres/iam-permissions).
+ */
+export const BACKUP_PERMISSIONS = ["cloudsql.backupRuns.create", "cloudsql.backupRuns.get", "cloudsql.instances.get"] as const;
+
+/** Shared base of the server kinds: identity, grants and generated secrets. */
+export abstract class MlflowServerBase extends Construct implements IMlflowServer {
+  public abstract readonly kind: MlflowServerKind;
+  public abstract readonly trackingUri: string;
+  public readonly serviceAccountEmail: string;
+  public readonly adminPasswordSecret?: IMlflowSecret;
+  /** Secret holding the Flask secret key of basic auth (the same on every instance). */
+  public readonly flaskSecretKeySecret?: IMlflowSecret;
+  public readonly mlflowVersion: string;
+  public readonly dependencyCutoff: string;
+  public readonly basicAuth: boolean;
+  public readonly defaultPermission: MlflowPermission;
+  public readonly backupBeforeUpgrade: boolean;
+  public readonly namePrefix: string;
+  /** `PROJECT/INSTANCE` backed up before a migration; undefined when backups are off. */
+  public readonly backupInstance?: string;
+  /** The server's service account as an IAM member (`serviceAccount:…`). */
+  protected readonly member: string;
+  /** The service account's resource name (`projects/…/serviceAccounts/…`). */
+  protected readonly serviceAccountName: string;
+  /**
+   * What must exist before the server first starts: its grants and the values of the
+   * secrets it reads (it reads them at start, and retries only for a while).
+   */
+  protected readonly prerequisites: ITerraformDependable[];
+
+  /**
+   * @param validateKind checks the kind's own options into the same Validator, so one
+   *   MlflowValidationError lists every problem before anything is created
+   */
+  protected constructor(scope: Construct, id: string, props: MlflowServerBaseProps, description: string,
+    validateKind: (v: Validator) => void) {
+    super(scope, id);
+    const v = new Validator();
+    checkCommonProps(v, props);
+    validateKind(v);
+    v.throwIfInvalid(this.node.path);
+
+    this.namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
+    this.mlflowVersion = props.mlflowVersion ?? DEFAULT_MLFLOW_VERSION;
+    this.dependencyCutoff = normalizeCutoff(props.dependencyCutoff ?? DEFAULT_DEPENDENCY_CUTOFF);
+    this.basicAuth = props.auth?.basicAuth ?? true;
+    this.defaultPermission = props.auth?.defaultPermission ?? "READ";
+    this.backupBeforeUpgrade = props.operations?.backupBeforeUpgrade ?? true;
+
+    const serviceAccount = new ServiceAccount(this, "ServiceAccount", {
+      project: props.projectId,
+      accountId: `${this.namePrefix}-server`,
+      displayName: "MLflow tracking server",
+      description,
+    });
+    this.serviceAccountEmail = serviceAccount.email;
+    this.serviceAccountName = serviceAccount.name;
+    this.member = `serviceAccount:${serviceAccount.email}`;
+
+    // Exactly what the server needs, each on the narrowest resource that grants it.
+    this.prerequisites = [
+      props.artifactStore.grantReadWrite(this.member),
+      props.database.passwordSecret.grantAccess(this.member),
+      props.database.passwordSecret.ready,
+      ...props.database.ready,
+    ];
+    for (const [id, role] of Object.entries(PROJECT_ROLES)) {
+      new ProjectIamMember(this, id, { project: props.projectId, role, member: this.member });
+    }
+
+    if (this.backupBeforeUpgrade) {
+      // Role ids allow letters, digits, underscores and dots only.
+      const roleId = `${this.namePrefix.replace(/-/g, "_")}_sql_backup`;
+      const role = new ProjectIamCustomRole(this, "BackupRole", {
+        project: props.projectId,
+        roleId,
+        title: "MLflow server: Cloud SQL backup before a schema migration",
+        description: "Start an on-demand Cloud SQL backup and follow its operation (cdktf-mlflow-gcp).",
+        permissions: [...BACKUP_PERMISSIONS],
+      });
+      // The role's name written out (with a dependency on the role), so a review of the
+      // synthesized JSON (and MlflowChecks) sees which role is granted, not a reference.
+      this.prerequisites.push(new ProjectIamMember(this, "BackupRoleMember", {
+        project: props.projectId,
+        role: `projects/${props.projectId}/roles/${roleId}`,
+        member: this.member,
+        dependsOn: [role],
+      }));
+      this.backupInstance = `${props.projectId}/${props.database.instanceName}`;
+    }
+
+    if (this.basicAuth) {
+      const adminPassword = new MlflowGeneratedSecret(this, "AdminPassword", {
+        projectId: props.projectId,
+        secretId: `${this.namePrefix}-admin-password`,
+        labels: props.labels,
+        location: props.region,
+      });
+      const flaskSecretKey = new MlflowGeneratedSecret(this, "FlaskSecretKey", {
+        projectId: props.projectId,
+        secretId: `${this.namePrefix}-flask-secret-key`,
+        labels: props.labels,
+        location: props.region,
+        length: 48,
+      });
+      this.prerequisites.push(
+        adminPassword.grantAccess(this.member), adminPassword.ready,
+        flaskSecretKey.grantAccess(this.member), flaskSecretKey.ready,
+      );
+      this.adminPasswordSecret = adminPassword;
+      this.flaskSecretKeySecret = flaskSecretKey;
+    }
+  }
+}
+
+/** A cutoff as uv reads it: a date alone means midnight UTC (uv would read it in local time). */
+export function normalizeCutoff(cutoff: string): string {
+  return /^\d{4}-\d{2}-\d{2}$/.test(cutoff) ? `${cutoff}T00:00:00Z` : cutoff;
+}
+
+const PERMISSIONS: readonly MlflowPermission[] = ["READ", "EDIT", "MANAGE", "NO_PERMISSIONS"];
+
+/** The options every server kind checks the same way. */
+export interface MlflowRuntimeValidationInput {
+  readonly mlflowVersion?: string;
+  readonly dependencyCutoff?: string;
+  readonly auth?: MlflowAuthOptions;
+}
+
+/**
+ * Checks `mlflowVersion`, `dependencyCutoff` and `auth`. An MLflow newer than the library's
+ * default was released after the default cutoff, so it cannot be resolved with it: such a
+ * version needs an explicit `dependencyCutoff` past its release.
+ */
+export function validateRuntimeOptions(v: Validator, props: MlflowRuntimeValidationInput): void {
+  v.check("mlflowVersion", props.mlflowVersion, MLFLOW_VERSION.test, MLFLOW_VERSION.expected);
+  v.check("dependencyCutoff", props.dependencyCutoff, DEPENDENCY_CUTOFF.test, DEPENDENCY_CUTOFF.expected);
+  if (props.dependencyCutoff === undefined && typeof props.mlflowVersion === "string" && MLFLOW_VERSION.test(props.mlflowVersion) &&
+    compareVersions(props.mlflowVersion, DEFAULT_MLFLOW_VERSION) > 0) {
+    v.fail("dependencyCutoff", props.dependencyCutoff,
+      `an instant after the release of mlflowVersion ${props.mlflowVersion} (newer than this library's default ` +
+      `${DEFAULT_MLFLOW_VERSION}, so released after the default cutoff ${DEFAULT_DEPENDENCY_CUTOFF}, which cannot resolve it)`);
+  }
+  v.check("auth.defaultPermission", props.auth?.defaultPermission, oneOf(PERMISSIONS).test, oneOf(PERMISSIONS).expected);
+}
+
+/** Compares two dotted version numbers ("3.18.0" < "3.19.0"). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
