@@ -20,6 +20,7 @@ Environment:
   MLFLOW_AUTH_CONFIG_PATH    set with basic auth: its tables are migrated too
   CLOUD_SQL_BACKUP_INSTANCE  "PROJECT/INSTANCE" to back up before a migration; empty: no backup
   MLFLOW_BACKUP_RETRY_PAUSE_SECONDS  pause after a failed backup before failing (default 0)
+  MLFLOW_BACKUP_POLL_SECONDS  how often the backup operation is polled (default 10)
   GCE_METADATA_HOST          metadata server, as google-auth reads it (default
                              metadata.google.internal)
   CLOUDSDK_API_ENDPOINT_OVERRIDES_SQL  Cloud SQL Admin API root, as gcloud reads it
@@ -42,7 +43,7 @@ METADATA_HOST = os.environ.get("GCE_METADATA_HOST", "metadata.google.internal")
 SQLADMIN = os.environ.get("CLOUDSDK_API_ENDPOINT_OVERRIDES_SQL", "https://sqladmin.googleapis.com/").rstrip("/")
 # A backup of a large instance takes minutes; give up after an hour.
 BACKUP_TIMEOUT_SECONDS = 3600
-BACKUP_POLL_SECONDS = 10
+BACKUP_POLL_SECONDS = float(os.environ.get("MLFLOW_BACKUP_POLL_SECONDS", "10"))
 # After a failed backup, wait this long before exiting: on a VM, systemd restarts the unit
 # 10 s after a failure and would request another backup every few seconds.
 BACKUP_RETRY_PAUSE_SECONDS = int(os.environ.get("MLFLOW_BACKUP_RETRY_PAUSE_SECONDS", "0"))

@@ -294,11 +294,12 @@ url_encode() {
 # file system never is.
 mount_caddy_data() {
   local device=/dev/disk/by-id/google-$CADDY_DATA_DEVICE attempt rc uuid
+  # udev links the disk under /dev/disk/by-id once it has seen it.
   for ((attempt = 1; attempt <= DEVICE_ATTEMPTS; attempt++)); do
-    [[ -b $device ]] && break
+    [[ -e $device ]] && break
     sleep "$DEVICE_RETRY_SECONDS"
   done
-  [[ -b $device ]] || die "the persistent disk for Caddy's certificates ($device) is not attached"
+  [[ -e $device ]] || die "the persistent disk for Caddy's certificates ($device) is not attached"
   rc=0
   blkid -p "$device" >/dev/null 2>&1 || rc=$?
   if ((rc == 2)); then # blkid: no file system found
