@@ -96,7 +96,7 @@ describe("network: first apply, destroy and redeploy", () => {
   test("teardown_commands: the steps in order, with this stack's names", () => {
     const steps = String(json.output.teardown_commands.value).split("\n");
     expect(steps).toEqual([
-      "1. set database.deletionProtection: false and deploy (Cloud SQL refuses to delete a protected instance)",
+      "1. set database.deletionProtection: false (Cloud SQL refuses to delete a protected instance), and deploy",
       "2. keep the artifacts: cd cdktf.out/stacks/mlflow && terraform state rm google_storage_bucket.ArtifactStore_8A81FDFB" +
         " — or delete them: gcloud storage rm --recursive --all-versions gs://${google_storage_bucket.ArtifactStore_8A81FDFB.name}/** --project=acme-ml-prod",
       "3. cdktf destroy (it stops at the private services range, which the abandoned peering still uses; that is expected)",
@@ -141,7 +141,7 @@ describe("the VM's endpoints", () => {
   test.each([
     [{}, "private mode"],
     [PUBLIC_PLAIN.access, "no domain"],
-  ])("privateDns is refused without a domain (%j, %s)", (access) => {
+  ])("privateDns is refused without a domain (%j, %s)", (access, _why) => {
     expect(problemsOf({ access: { ...access, privateDns: true } }).map((p) => p.split(":")[0])).toContain("access.privateDns");
   });
 });

@@ -8,7 +8,7 @@
 // MetricWriter) are those of the first release: the resources keep their Terraform
 // addresses, so an existing deployment keeps its service account and, above all, its
 // generated passwords (a re-created admin password would lock the admin out).
-import { Construct } from "constructs";
+import { Construct, IConstruct } from "constructs";
 import { ITerraformDependable } from "cdktf";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
@@ -25,7 +25,7 @@ import {
 export type MlflowServerKind = "vm" | "cloud-run";
 
 /** What the stack and its users need from a tracking server of any kind. */
-export interface IMlflowServer {
+export interface IMlflowServer extends IConstruct {
   readonly kind: MlflowServerKind;
   /** The server's own service account. */
   readonly serviceAccountEmail: string;
@@ -33,6 +33,85 @@ export interface IMlflowServer {
   readonly trackingUri: string;
   /** Secret holding the MLflow admin password (basic auth only). */
   readonly adminPasswordSecret?: IMlflowSecret;
+}
+
+/** How users reach the server: `private`/`public` for the VM kind, `iap`/`internal` for Cloud Run. */
+export type MlflowAccessMode = "private" | "public" | "iap" | "internal";
+
+/** How users reach the server (`access` prop). */
+export interface MlflowAccessOptions {
+  /**
+   * VM kind: `private` (no ingress from the internet; users connect through an IAP TCP
+   * tunnel) or `public` (a static external IP, reachable from `allowedSourceRanges` only).
+   * Cloud Run kind: `iap` (Identity-Aware Proxy in front of the service: Google sign-in,
+   * `iapMembers` pass) or `internal` (ingress from the VPC only; callers need
+   * `roles/run.invoker`, given to `invokerMembers`).
+   * @default - "private" for the VM kind, "iap" for the Cloud Run kind
+   */
+  readonly mode?: MlflowAccessMode;
+  /**
+   * Who may pass IAP: open a tunnel to the VM (private mode), or sign in to the Cloud Run
+   * service (iap mode), e.g. `group:ml-team@example.com`.
+   * @default []
+   */
+  readonly iapMembers?: string[];
+  /**
+   * Cloud Run, internal mode: who may call the service (`roles/run.invoker` on it), e.g. the
+   * service accounts of training jobs in the VPC.
+   * @default []
+   */
+  readonly invokerMembers?: string[];
+  /**
+   * Cloud Run, iap mode: OAuth client ids (of a desktop or other OAuth client you created)
+   * that IAP accepts ID tokens of, for programmatic clients such as laptops running MLflow
+   * (IAP's Google-managed client serves browsers only). Service accounts do not need one:
+   * they pass IAP with a signed JWT.
+   * @default []
+   */
+  readonly programmaticClientIds?: string[];
+  /** CIDR ranges allowed to reach the server in public mode (required there). @default [] */
+  readonly allowedSourceRanges?: string[];
+  /**
+   * Private ranges inside your network that reach the server directly, without the tunnel
+   * (training VMs, notebooks, GKE pods in other subnetworks).
+   * @default - the server's own subnetwork
+   */
+  readonly internalSourceRanges?: string[];
+  /**
+   * Public DNS name to serve HTTPS on (public mode), e.g. `mlflow.example.com`. Caddy on the
+   * VM obtains a Let's Encrypt certificate for it once its A record points at the static IP,
+   * and proxies to MLflow, which then listens on 127.0.0.1 only. Port 443 is open to
+   * `allowedSourceRanges`, port 80 to the internet (the certificate authority must reach the
+   * HTTP-01 challenge there; Caddy answers it and redirects everything else to HTTPS).
+   * @default - no domain (plain HTTP, which needs `allowPlaintextHttp: true`)
+   */
+  readonly domain?: string;
+  /**
+   * Name of a Cloud DNS managed zone in the project that holds `domain`: the stack creates
+   * the A record. Without it, the output `dns_record_needed` says which record to create.
+   * @default - no record is created
+   */
+  readonly dnsZone?: string;
+  /**
+   * With `domain`: a private Cloud DNS zone for exactly that name in the server's network,
+   * resolving it to the server's internal address, so clients inside the VPC use
+   * `https://<domain>` without leaving the network.
+   * @default false
+   */
+  readonly privateDns?: boolean;
+  /**
+   * Acknowledge that public mode without a domain serves plain HTTP: passwords and data
+   * cross the network unencrypted.
+   * @default false
+   */
+  readonly allowPlaintextHttp?: boolean;
+  /**
+   * Who may log in to the VM through IAP and OS Login as an administrator (sudo):
+   * `roles/compute.osAdminLogin` on this VM and `roles/iam.serviceAccountUser` on its
+   * service account. An administrator can read every secret the server reads.
+   * @default []
+   */
+  readonly adminMembers?: string[];
 }
 
 /** MLflow authentication (`auth` prop). */

@@ -9,7 +9,9 @@ import { ComputeAddress } from "@cdktf/provider-google/lib/compute-address";
 import type { ComputeDisk } from "@cdktf/provider-google/lib/compute-disk";
 import { loadComputeDisk, loadDnsManagedZone, loadDnsRecordSet } from "../lib/private/optional-providers";
 import type { IMlflowNetwork } from "./network";
-import { MlflowServerBase, MlflowServerBaseProps, MlflowAuthOptions, validateRuntimeOptions } from "./server-base";
+import {
+  MlflowServerBase, MlflowServerBaseProps, MlflowAccessOptions, MlflowAuthOptions, validateRuntimeOptions,
+} from "./server-base";
 import { createFirewallRules, grantInstanceAccess, IAP_TCP_FORWARDING_RANGE } from "./private/vm-access";
 import { StartupScriptOptions, renderStartupScriptForTerraform } from "../lib/startup-script";
 import { ServerEndpoint } from "../lib/server-runtime";
@@ -18,13 +20,13 @@ import {
   Validator, MACHINE_TYPE, BOOT_IMAGE, IAM_MEMBER, SOURCE_RANGE, PRIVATE_RANGE, DOMAIN, DNS_ZONE, intRange, oneOf,
 } from "../lib/validation";
 
-export { IAP_TCP_FORWARDING_RANGE, MlflowAuthOptions };
+export { IAP_TCP_FORWARDING_RANGE, MlflowAccessOptions, MlflowAuthOptions };
 
 /** Local port the IAP tunnel listens on: not 5000, which macOS's AirPlay Receiver holds. */
 export const TUNNEL_LOCAL_PORT = 5050;
 
-/** VM options of `MlflowTrackingStack` (`server` prop). */
-export interface MlflowServerOptions {
+/** Options of the VM kind (`server` prop with `kind: "vm"` or no kind). */
+export interface MlflowVmServerOptions {
   /** The kind of server. @default "vm" */
   readonly kind?: "vm";
   /** @default "e2-medium" */
@@ -53,65 +55,7 @@ export interface MlflowServerOptions {
   readonly enableJobExecution?: boolean;
 }
 
-/** How users reach the server (`access` prop). */
-export interface MlflowAccessOptions {
-  /**
-   * `private`: no ingress from the internet; users connect through an IAP TCP tunnel.
-   * `public`: a static external IP, reachable from `allowedSourceRanges` only.
-   * @default "private"
-   */
-  readonly mode?: "private" | "public";
-  /**
-   * Who may open an IAP tunnel to the server (private mode), e.g. `group:ml-team@example.com`.
-   * @default []
-   */
-  readonly iapMembers?: string[];
-  /** CIDR ranges allowed to reach the server in public mode (required there). @default [] */
-  readonly allowedSourceRanges?: string[];
-  /**
-   * Private ranges inside your network that reach the server directly, without the tunnel
-   * (training VMs, notebooks, GKE pods in other subnetworks).
-   * @default - the server's own subnetwork
-   */
-  readonly internalSourceRanges?: string[];
-  /**
-   * Public DNS name to serve HTTPS on (public mode), e.g. `mlflow.example.com`. Caddy on the
-   * VM obtains a Let's Encrypt certificate for it once its A record points at the static IP,
-   * and proxies to MLflow, which then listens on 127.0.0.1 only. Port 443 is open to
-   * `allowedSourceRanges`, port 80 to the internet (the certificate authority must reach the
-   * HTTP-01 challenge there; Caddy answers it and redirects everything else to HTTPS).
-   * @default - no domain (plain HTTP, which needs `allowPlaintextHttp: true`)
-   */
-  readonly domain?: string;
-  /**
-   * Name of a Cloud DNS managed zone in the project that holds `domain`: the stack creates
-   * the A record. Without it, the output `dns_record_needed` says which record to create.
-   * @default - no record is created
-   */
-  readonly dnsZone?: string;
-  /**
-   * With `domain`: a private Cloud DNS zone for exactly that name in the server's network,
-   * resolving it to the server's internal address, so clients inside the VPC use
-   * `https://<domain>` without leaving the network.
-   * @default false
-   */
-  readonly privateDns?: boolean;
-  /**
-   * Acknowledge that public mode without a domain serves plain HTTP: passwords and data
-   * cross the network unencrypted.
-   * @default false
-   */
-  readonly allowPlaintextHttp?: boolean;
-  /**
-   * Who may log in to the VM through IAP and OS Login as an administrator (sudo):
-   * `roles/compute.osAdminLogin` on this VM and `roles/iam.serviceAccountUser` on its
-   * service account. An administrator can read every secret the server reads.
-   * @default []
-   */
-  readonly adminMembers?: string[];
-}
-
-export interface MlflowTrackingServerProps extends MlflowServerBaseProps, MlflowServerOptions {
+export interface MlflowTrackingServerProps extends MlflowServerBaseProps, MlflowVmServerOptions {
   /** Zone of the VM. */
   readonly zone: string;
   readonly network: IMlflowNetwork;
@@ -189,7 +133,8 @@ export class MlflowTrackingServer extends MlflowServerBase {
     this.port = props.port ?? 5000;
     this.workers = props.workers ?? 2;
     this.enableJobExecution = props.enableJobExecution ?? false;
-    this.accessMode = access.mode ?? "private";
+    // validateServerOptions refused the Cloud Run modes.
+    this.accessMode = (access.mode ?? "private") as "private" | "public";
     this.zone = props.zone;
     this.networkTag = `${this.namePrefix}-server`;
     this.domain = this.accessMode === "public" ? access.domain : undefined;
@@ -398,7 +343,7 @@ export function internalDnsNames(instanceName: string, zone: string, projectId: 
  * The VM's worst case against the database: every worker with its engines, and `mlflow gc`
  * (the schema migration runs while the server is stopped).
  */
-export function checkVmConnectionBudget(v: Validator, props: MlflowServerOptions & { auth?: MlflowAuthOptions },
+export function checkVmConnectionBudget(v: Validator, props: MlflowVmServerOptions & { auth?: MlflowAuthOptions },
   maxConnections: number): ConnectionPlan {
   const workers = typeof props.workers === "number" && props.workers >= 1 ? props.workers : 2;
   return checkConnectionBudget(v, "server.workers", props.workers ?? 2, {
@@ -411,7 +356,7 @@ export function checkVmConnectionBudget(v: Validator, props: MlflowServerOptions
 }
 
 /** Server, access and auth options together (what `validateServerOptions` checks). */
-export interface MlflowServerValidationInput extends MlflowServerOptions {
+export interface MlflowServerValidationInput extends MlflowVmServerOptions {
   readonly mlflowVersion?: string;
   readonly dependencyCutoff?: string;
   readonly access?: MlflowAccessOptions;
@@ -429,7 +374,8 @@ export function validateServerOptions(v: Validator, props: MlflowServerValidatio
   v.check("server.bootDiskSizeGb", props.bootDiskSizeGb, intRange(10, 65536).test, intRange(10, 65536).expected);
   v.check("server.port", props.port, (p: number) => intRange(1024, 65535).test(p), `${intRange(1024, 65535).expected} (an unprivileged port)`);
   v.check("server.workers", props.workers, intRange(1, 32).test, intRange(1, 32).expected);
-  v.check("access.mode", access.mode, oneOf(["private", "public"]).test, oneOf(["private", "public"]).expected);
+  v.check("access.mode", access.mode, oneOf(["private", "public"]).test,
+    `${oneOf(["private", "public"]).expected} with the VM kind ("iap" and "internal" are modes of server.kind "cloud-run")`);
   (access.iapMembers ?? []).forEach((m, i) => v.check(`access.iapMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
   (access.adminMembers ?? []).forEach((m, i) => v.check(`access.adminMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
   (access.allowedSourceRanges ?? []).forEach((r, i) => v.check(`access.allowedSourceRanges[${i}]`, r, SOURCE_RANGE.test, SOURCE_RANGE.expected));

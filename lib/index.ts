@@ -1,5 +1,7 @@
 // Public entry point of cdktf-mlflow-gcp.
-export { MlflowTrackingStack, MlflowTrackingStackProps, requiredApis, API_SETTLE_DURATION } from "./mlflow-tracking-stack";
+export {
+  MlflowTrackingStack, MlflowTrackingStackProps, MlflowServerOptions, requiredApis, API_SETTLE_DURATION,
+} from "./mlflow-tracking-stack";
 export {
   MlflowNetwork, MlflowNetworkProps, MlflowNetworkOptions, IMlflowNetwork, DEFAULT_SUBNET_CIDR,
 } from "../constructs/network";
@@ -8,11 +10,16 @@ export {
   MlflowArtifactStore, MlflowArtifactStoreProps, MlflowArtifactStoreOptions, IMlflowArtifactStore,
 } from "../constructs/artifact-store";
 export {
-  MlflowTrackingServer, MlflowTrackingServerProps, MlflowServerOptions, MlflowAccessOptions, MlflowAuthOptions,
-  IAP_TCP_FORWARDING_RANGE, TUNNEL_LOCAL_PORT, HYPERDISK_ONLY_SERIES, diskTypeFor,
+  MlflowTrackingServer, MlflowTrackingServerProps, MlflowVmServerOptions, IAP_TCP_FORWARDING_RANGE, TUNNEL_LOCAL_PORT,
+  HYPERDISK_ONLY_SERIES, diskTypeFor,
 } from "../constructs/tracking-server";
 export {
-  MlflowServerBase, MlflowServerBaseProps, IMlflowServer, MlflowServerKind, MlflowOperationsOptions, BACKUP_PERMISSIONS,
+  MlflowCloudRunServer, MlflowCloudRunServerProps, MlflowCloudRunServerOptions, CADDY_IMAGE, CLOUD_RUN_CPU_MEMORY,
+  DEFAULT_MAX_INSTANCES, renderCloudRunCaddyfile,
+} from "../constructs/cloud-run-server";
+export {
+  MlflowServerBase, MlflowServerBaseProps, IMlflowServer, MlflowServerKind, MlflowAccessMode, MlflowAccessOptions,
+  MlflowAuthOptions, MlflowOperationsOptions, BACKUP_PERMISSIONS,
 } from "../constructs/server-base";
 export { MlflowGeneratedSecret, MlflowGeneratedSecretProps, IMlflowSecret } from "../constructs/generated-secret";
 export { MlflowValidationError, ValidationProblem } from "./validation";

@@ -1,6 +1,7 @@
 // MlflowTrackingStack: one shared, secure MLflow tracking server on Google Cloud in one
-// stack. Configures the providers, enables the APIs, composes the four sub-constructs and
-// emits the outputs a user needs to connect.
+// stack. Configures the providers, enables the APIs, composes the sub-constructs (a VM or a
+// Cloud Run service as the server, by `server.kind`) and emits the outputs a user needs to
+// connect.
 import { Construct } from "constructs";
 import { Aspects, TerraformStack, TerraformOutput, TerraformResource, dependable } from "cdktf";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
@@ -14,12 +15,22 @@ import {
   MlflowArtifactStore, MlflowArtifactStoreOptions, defaultBucketName, validateArtifactStoreOptions,
 } from "../constructs/artifact-store";
 import {
-  MlflowTrackingServer, MlflowServerOptions, MlflowAccessOptions, MlflowAuthOptions, validateServerOptions, checkVmConnectionBudget,
+  MlflowTrackingServer, MlflowVmServerOptions, validateServerOptions, checkVmConnectionBudget,
 } from "../constructs/tracking-server";
+import {
+  MlflowCloudRunServer, MlflowCloudRunServerOptions, checkCloudRunConnectionBudget, defaultMaxInstances, validateCloudRunOptions,
+} from "../constructs/cloud-run-server";
+import {
+  IMlflowServer, MlflowAccessMode, MlflowAccessOptions, MlflowAuthOptions, MlflowOperationsOptions, MlflowServerKind,
+} from "../constructs/server-base";
+import { loadBetaProvider } from "./private/optional-providers";
 import { defaultMaxConnections } from "./connection-budget";
-import { MlflowOperationsOptions } from "../constructs/server-base";
-import { DEFAULT_NAME_PREFIX, Validator, checkCommonProps } from "./validation";
+import { DEFAULT_SUBNET_CIDR } from "../constructs/network";
+import { DEFAULT_NAME_PREFIX, Validator, checkCommonProps, isToken } from "./validation";
 import { MlflowChecks } from "./checks";
+
+/** The `server` prop: the VM kind (default) or the Cloud Run kind, told apart by `kind`. */
+export type MlflowServerOptions = MlflowVmServerOptions | MlflowCloudRunServerOptions;
 
 export interface MlflowTrackingStackProps {
   /** Google Cloud project to deploy into. */
@@ -33,13 +44,14 @@ export interface MlflowTrackingStackProps {
   /** Labels applied to every resource that takes labels. @default {} */
   readonly labels?: Record<string, string>;
   /**
-   * Exact MLflow version installed on the server (with pinned psycopg2-binary and
-   * google-cloud-storage). Changing it replaces the VM and migrates the schema.
+   * Exact MLflow version of the server: installed on the VM (with pinned psycopg2-binary and
+   * google-cloud-storage), or the official image's tag on Cloud Run. Changing it migrates the
+   * schema (after a backup) and replaces the VM or rolls out a new revision.
    * @default "3.18.0"
    */
   readonly mlflowVersion?: string;
   /**
-   * Instant every unpinned Python dependency of the server is resolved at (uv
+   * Instant every unpinned Python dependency of the VM's server is resolved at (uv
    * `--exclude-newer`), so a replaced VM installs exactly what was reviewed. An
    * `mlflowVersion` newer than the default needs a cutoff after its release.
    * @default DEFAULT_DEPENDENCY_CUTOFF ("2026-11-28T00:00:00Z")
@@ -51,9 +63,9 @@ export interface MlflowTrackingStackProps {
   readonly database?: MlflowDatabaseOptions;
   /** @default - bucket "${projectId}-${namePrefix}-artifacts" in `region` */
   readonly artifactStore?: MlflowArtifactStoreOptions;
-  /** @default - e2-medium, debian-cloud/debian-12, port 5000 */
+  /** @default - the VM kind: e2-medium, debian-cloud/debian-12, port 5000 */
   readonly server?: MlflowServerOptions;
-  /** @default { mode: "private" } */
+  /** @default - { mode: "private" } for the VM kind, { mode: "iap" } for Cloud Run */
   readonly access?: MlflowAccessOptions;
   /** @default { basicAuth: true, defaultPermission: "READ" } */
   readonly auth?: MlflowAuthOptions;
@@ -69,35 +81,45 @@ export interface MlflowTrackingStackProps {
 export const API_SETTLE_DURATION = "60s";
 
 /**
- * The Google APIs the stack uses; `iap` only in private mode, `dns` only with a DNS zone
- * (public or private).
+ * The Google APIs the stack uses for an access mode (which also tells the server kind):
+ * `iap` for private VMs and the Cloud Run iap mode, Cloud Run and Artifact Registry for the
+ * Cloud Run kind, `dns` only with a DNS zone (public or private).
  */
-export function requiredApis(mode: "private" | "public", dnsZone = false): string[] {
+export function requiredApis(mode: MlflowAccessMode, dnsZone = false): string[] {
   // cloudresourcemanager: project-level IAM grants (log and metric writer) go through it.
   const apis = ["compute", "sqladmin", "servicenetworking", "secretmanager", "iam", "storage", "cloudresourcemanager"];
-  if (mode === "private") apis.push("iap");
+  if (mode === "iap" || mode === "internal") apis.push("run", "artifactregistry");
+  if (mode === "private" || mode === "iap") apis.push("iap");
   if (dnsZone) apis.push("dns");
   return apis.map((a) => `${a}.googleapis.com`);
 }
 
-/** A complete MLflow tracking deployment: network, Cloud SQL, GCS, VM, outputs. */
+/** A complete MLflow tracking deployment: network, Cloud SQL, GCS, the server, outputs. */
 export class MlflowTrackingStack extends TerraformStack {
   public readonly network: MlflowNetwork;
   public readonly database: MlflowDatabase;
   public readonly artifactStore: MlflowArtifactStore;
-  public readonly server: MlflowTrackingServer;
+  /** The tracking server: an `MlflowTrackingServer` (VM) or an `MlflowCloudRunServer`. */
+  public readonly server: IMlflowServer;
+  public readonly kind: MlflowServerKind;
   public readonly zone: string;
   public readonly namePrefix: string;
 
   constructor(scope: Construct, id: string, props: MlflowTrackingStackProps) {
     super(scope, id);
+    this.kind = props.server?.kind ?? "vm";
     this.zone = props.zone ?? `${props.region}-b`;
     this.namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
     const labels = { ...(props.labels ?? {}) };
-    const mode = props.access?.mode ?? "private";
-    validateStackProps(props, this.zone, this.namePrefix, this.node.path);
+    const mode: MlflowAccessMode = props.access?.mode ?? (this.kind === "cloud-run" ? "iap" : "private");
+    validateStackProps(props, this.kind, this.zone, this.namePrefix, this.node.path);
 
-    new GoogleProvider(this, "google", { project: props.projectId, region: props.region, zone: this.zone });
+    const providerConfig = { project: props.projectId, region: props.region, zone: this.zone };
+    new GoogleProvider(this, "google", providerConfig);
+    if (this.kind === "cloud-run") {
+      const { GoogleBetaProvider } = loadBetaProvider();
+      new GoogleBetaProvider(this, "google-beta", providerConfig);
+    }
     new RandomProvider(this, "random");
     new TimeProvider(this, "time");
 
@@ -119,7 +141,8 @@ export class MlflowTrackingStack extends TerraformStack {
       projectId: props.projectId,
       region: props.region,
       namePrefix: this.namePrefix,
-      // Public mode gives the VM an external IP; private mode needs NAT to reach mirrors.
+      // Only a VM without an external IP (private mode) needs NAT to reach package mirrors;
+      // Cloud Run pulls through Artifact Registry and egresses privately only to Cloud SQL.
       enableNat: props.network?.enableNat ?? mode === "private",
     });
     this.database = new MlflowDatabase(this, "Database", {
@@ -129,10 +152,8 @@ export class MlflowTrackingStack extends TerraformStack {
       network: this.network,
     });
     this.artifactStore = new MlflowArtifactStore(this, "ArtifactStore", { ...props.artifactStore, ...common });
-    this.server = new MlflowTrackingServer(this, "Server", {
-      ...props.server,
+    const serverProps = {
       ...common,
-      zone: this.zone,
       mlflowVersion: props.mlflowVersion,
       dependencyCutoff: props.dependencyCutoff,
       operations: props.operations,
@@ -141,7 +162,10 @@ export class MlflowTrackingStack extends TerraformStack {
       artifactStore: this.artifactStore,
       access: props.access,
       auth: props.auth,
-    });
+    };
+    this.server = props.server?.kind === "cloud-run"
+      ? new MlflowCloudRunServer(this, "Server", { ...props.server, ...serverProps })
+      : new MlflowTrackingServer(this, "Server", { ...(props.server as MlflowVmServerOptions | undefined), ...serverProps, zone: this.zone });
 
     // Nothing may be created before its API is on and has settled: a just-enabled API may
     // still answer 403 SERVICE_DISABLED, which the provider does not retry
@@ -172,31 +196,37 @@ export class MlflowTrackingStack extends TerraformStack {
   private createOutputs(props: MlflowTrackingStackProps): void {
     const output = (id: string, value: string, description: string) =>
       new TerraformOutput(this, id, { value, description, staticId: true });
-    output("tracking_uri", this.server.trackingUri,
-      this.server.accessMode === "private"
+    const server = this.server;
+    output("tracking_uri", server.trackingUri,
+      server instanceof MlflowTrackingServer && server.accessMode === "private"
         ? "MLFLOW_TRACKING_URI while the IAP tunnel (iap_tunnel_command) is open"
         : "MLFLOW_TRACKING_URI of the server");
     output("artifact_bucket", this.artifactStore.bucketName, "GCS bucket that holds the artifacts (written by the server only)");
     output("database_instance", this.database.instanceName, "Cloud SQL instance of the backend store");
-    output("server_instance", this.server.instanceName, "Compute Engine VM that runs mlflow server");
-    output("server_zone", this.zone, "Zone of the VM");
-    output("internal_tracking_uri", this.server.internalTrackingUri,
-      this.server.domain
-        ? "MLFLOW_TRACKING_URI for clients inside the VPC (the domain must resolve to the server's internal address there: access.privateDns)"
-        : "MLFLOW_TRACKING_URI for clients inside the VPC (the server's reserved internal address)");
+    output("admin_password_secret", server.adminPasswordSecret?.secretId ?? "",
+      server.adminPasswordSecret
+        ? `Secret Manager secret with the MLflow admin password: gcloud secrets versions access latest --secret=${server.adminPasswordSecret.secretId} --project=${props.projectId}`
+        : "Basic auth is off: no admin password");
+    if (server instanceof MlflowTrackingServer) {
+      output("server_instance", server.instanceName, "Compute Engine VM that runs mlflow server");
+      output("server_zone", this.zone, "Zone of the VM");
+      output("internal_tracking_uri", server.internalTrackingUri,
+        server.domain
+          ? "MLFLOW_TRACKING_URI for clients inside the VPC (the domain must resolve to the server's internal address there: access.privateDns)"
+          : "MLFLOW_TRACKING_URI for clients inside the VPC (the server's reserved internal address)");
+      if (server.dnsRecordNeeded) {
+        output("dns_record_needed", server.dnsRecordNeeded,
+          "Create this A record for the domain; Caddy obtains the certificate once it resolves");
+      }
+      if (server.iapTunnelCommand) {
+        output("iap_tunnel_command", server.iapTunnelCommand, "Opens a tunnel from localhost to the server through IAP");
+      }
+    } else if (server instanceof MlflowCloudRunServer) {
+      output("server_service", server.serviceName, "Cloud Run service that runs mlflow server");
+      output("migration_job", server.migrationJobName, "Cloud Run job that backs up and migrates the schema before a new revision serves");
+    }
     output("teardown_commands", teardownCommands(this, props),
       "What `cdktf destroy` needs before and after it, in order (see the README's Tear down)");
-    output("admin_password_secret", this.server.adminPasswordSecret?.secretId ?? "",
-      this.server.adminPasswordSecret
-        ? `Secret Manager secret with the MLflow admin password: gcloud secrets versions access latest --secret=${this.server.adminPasswordSecret.secretId} --project=${props.projectId}`
-        : "Basic auth is off: no admin password");
-    if (this.server.dnsRecordNeeded) {
-      output("dns_record_needed", this.server.dnsRecordNeeded,
-        "Create this A record for the domain; Caddy obtains the certificate once it resolves");
-    }
-    if (this.server.iapTunnelCommand) {
-      output("iap_tunnel_command", this.server.iapTunnelCommand, "Opens a tunnel from localhost to the server through IAP");
-    }
   }
 }
 
@@ -208,9 +238,12 @@ export class MlflowTrackingStack extends TerraformStack {
 function teardownCommands(stack: MlflowTrackingStack, props: MlflowTrackingStackProps): string {
   const project = `--project=${props.projectId}`;
   const steps: string[] = [];
-  if (stack.database.deletionProtection) {
-    steps.push("set database.deletionProtection: false and deploy (Cloud SQL refuses to delete a protected instance)");
-  }
+  const protectedThings = [
+    ...(stack.database.deletionProtection ? ["database.deletionProtection: false (Cloud SQL refuses to delete a protected instance)"] : []),
+    ...(stack.server instanceof MlflowCloudRunServer && stack.server.deletionProtection
+      ? ["server.deletionProtection: false (the Cloud Run service and job are protected)"] : []),
+  ];
+  if (protectedThings.length > 0) steps.push(`set ${protectedThings.join(" and ")}, and deploy`);
   const bucket = stack.artifactStore.node.defaultChild as TerraformResource;
   steps.push(
     `keep the artifacts: cd cdktf.out/stacks/${stack.node.id} && terraform state rm ${bucket.terraformResourceType}.${bucket.friendlyUniqueId}` +
@@ -235,23 +268,64 @@ function teardownCommands(stack: MlflowTrackingStack, props: MlflowTrackingStack
   return steps.map((s, i) => `${i + 1}. ${s}`).join("\n");
 }
 
+/** Options that belong to one server kind only, with the kind they belong to. */
+const KIND_OPTIONS: Record<MlflowServerKind, { server: string[]; access: string[] }> = {
+  "vm": { server: ["machineType", "bootImage", "bootDiskSizeGb", "port"], access: ["allowedSourceRanges", "internalSourceRanges", "domain", "dnsZone", "privateDns", "allowPlaintextHttp", "adminMembers"] },
+  "cloud-run": { server: ["image", "minInstances", "maxInstances", "cpu", "memory", "deletionProtection"], access: ["invokerMembers", "programmaticClientIds"] },
+};
+
 /**
  * Checks every prop of the stack and of the sub-constructs it builds, and throws one
  * MlflowValidationError listing all problems.
  */
-function validateStackProps(props: MlflowTrackingStackProps, zone: string, namePrefix: string, path: string): void {
+function validateStackProps(props: MlflowTrackingStackProps, kind: MlflowServerKind, zone: string, namePrefix: string, path: string): void {
   const v = new Validator();
   checkCommonProps(v, { ...props, zone });
   validateNetworkOptions(v, props.network ?? {});
   validateDatabaseOptions(v, props.database ?? {});
   const bucketName = props.artifactStore?.bucketName ?? defaultBucketName(props.projectId, namePrefix);
   validateArtifactStoreOptions(v, props.artifactStore ?? {}, bucketName);
-  validateServerOptions(v, {
-    ...props.server, mlflowVersion: props.mlflowVersion, dependencyCutoff: props.dependencyCutoff, access: props.access, auth: props.auth,
-  });
-  if (!v.hasProblems) {
-    const tier = props.database?.tier ?? "db-g1-small";
-    checkVmConnectionBudget(v, { ...props.server, auth: props.auth }, props.database?.maxConnections ?? defaultMaxConnections(tier));
+  v.check("server.kind", props.server?.kind, (k: string) => k === "vm" || k === "cloud-run", '"vm" or "cloud-run"');
+  const other: MlflowServerKind = kind === "vm" ? "cloud-run" : "vm";
+  const server = (props.server ?? {}) as Record<string, unknown>;
+  const access = (props.access ?? {}) as Record<string, unknown>;
+  for (const key of KIND_OPTIONS[other].server) {
+    if (server[key] !== undefined) v.fail(`server.${key}`, server[key], `no value with server.kind "${kind}" (an option of the "${other}" kind)`);
+  }
+  for (const key of KIND_OPTIONS[other].access) {
+    if (access[key] !== undefined) v.fail(`access.${key}`, access[key], `no value with server.kind "${kind}" (an option of the "${other}" kind)`);
+  }
+  const maxConnections = props.database?.maxConnections ?? defaultMaxConnections(props.database?.tier ?? "db-g1-small");
+  const runtime = { mlflowVersion: props.mlflowVersion, dependencyCutoff: props.dependencyCutoff, access: props.access, auth: props.auth };
+  if (kind === "cloud-run") {
+    const cloudRun = props.server as MlflowCloudRunServerOptions;
+    validateCloudRunOptions(v, { ...cloudRun, ...runtime });
+    if (!v.hasProblems) {
+      checkCloudRunConnectionBudget(v, { ...cloudRun, auth: props.auth }, maxConnections);
+      checkDirectVpcEgressRoom(v, props.network ?? {}, cloudRun.maxInstances ?? defaultMaxInstances({ ...cloudRun, auth: props.auth }, maxConnections));
+    }
+  } else {
+    validateServerOptions(v, { ...(props.server as MlflowVmServerOptions | undefined), ...runtime });
+    if (!v.hasProblems) checkVmConnectionBudget(v, { ...(props.server as MlflowVmServerOptions | undefined), auth: props.auth }, maxConnections);
   }
   v.throwIfInvalid(path);
+}
+
+/**
+ * Direct VPC egress takes addresses from the subnetwork: the range must be /26 or larger, and
+ * Cloud Run uses about twice as many addresses as instances in steady state, reserving them
+ * 16 at a time (cloud.google.com/run/docs/configuring/vpc-direct-vpc; its best-practices page
+ * also says four times, which is what is checked). Counted: both revisions of a rollout, the
+ * migration job and the gc job. An existing subnetwork's range is only known at apply.
+ */
+function checkDirectVpcEgressRoom(v: Validator, network: MlflowNetworkOptions, maxInstances: number): void {
+  if (network.existingSubnetwork !== undefined) return;
+  const cidr = network.subnetCidr ?? DEFAULT_SUBNET_CIDR;
+  if (isToken(cidr)) return;
+  const prefix = Number(cidr.split("/")[1]);
+  const needed = 4 * (2 * maxInstances + 2);
+  const usable = 2 ** (32 - prefix) - 4; // GCP keeps four addresses of every primary range
+  if (prefix > 26 || usable < needed) {
+    v.fail("network.subnetCidr", cidr, `a range of /26 or larger with at least ${needed} usable addresses for Direct VPC egress of ${maxInstances} Cloud Run instances (4 × (2 revisions × ${maxInstances} + 2 jobs))`);
+  }
 }

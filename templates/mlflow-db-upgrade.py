@@ -21,6 +21,9 @@ Environment:
   CLOUD_SQL_BACKUP_INSTANCE  "PROJECT/INSTANCE" to back up before a migration; empty: no backup
   MLFLOW_BACKUP_RETRY_PAUSE_SECONDS  pause after a failed backup before failing (default 0)
   MLFLOW_BACKUP_POLL_SECONDS  how often the backup operation is polled (default 10)
+  MLFLOW_CREATE_ADMIN_USER   "true": with basic auth, also create the admin user from the INI
+                             (Cloud Run: the migration job does it once, instead of racing
+                             server instances at their first start)
   GCE_METADATA_HOST          metadata server, as google-auth reads it (default
                              metadata.google.internal)
   CLOUDSDK_API_ENDPOINT_OVERRIDES_SQL  Cloud SQL Admin API root, as gcloud reads it
@@ -183,6 +186,23 @@ def upgrade_auth_schema():
     commands.main(args=["db", "upgrade", "--url", URI], prog_name="mlflow.server.auth", standalone_mode=False)
 
 
+def create_admin_user():
+    # As the basic-auth app does at start (mlflow/server/auth/__init__.py create_admin_user):
+    # only when the user does not exist; a later change of the INI's password does not
+    # change an existing admin's password.
+    from mlflow.server.auth.config import read_auth_config
+    from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore as AuthStore
+
+    config = read_auth_config()
+    store = AuthStore()
+    store.init_db(config.database_uri)
+    if store.has_user(config.admin_username):
+        log(f"admin user {config.admin_username} exists")
+    else:
+        store.create_user(config.admin_username, config.admin_password, is_admin=True)
+        log(f"created admin user {config.admin_username}")
+
+
 def main():
     engine = sqlalchemy.create_engine(URI, pool_pre_ping=True)
     try:
@@ -217,6 +237,8 @@ def main():
         upgrade_tracking_schema()
     if auth and auth[0] in ("empty", "behind"):
         upgrade_auth_schema()
+    if auth and os.environ.get("MLFLOW_CREATE_ADMIN_USER") == "true":
+        create_admin_user()
     log("schema up to date")
 
 

@@ -28,3 +28,22 @@ export const loadDnsManagedZone = () =>
 
 export const loadComputeDisk = () =>
   require("@cdktf/provider-google/lib/compute-disk") as typeof import("@cdktf/provider-google/lib/compute-disk");
+
+// The Cloud Run kind: google-beta resources (an optional peer dependency; loaded only for this kind).
+export const loadBetaProvider = () =>
+  require("@cdktf/provider-google-beta/lib/provider") as typeof import("@cdktf/provider-google-beta/lib/provider");
+
+export const loadBetaCloudRunService = () =>
+  require("@cdktf/provider-google-beta/lib/google-cloud-run-v2-service") as typeof import("@cdktf/provider-google-beta/lib/google-cloud-run-v2-service");
+
+export const loadBetaCloudRunJob = () =>
+  require("@cdktf/provider-google-beta/lib/google-cloud-run-v2-job") as typeof import("@cdktf/provider-google-beta/lib/google-cloud-run-v2-job");
+
+export const loadBetaProjectServiceIdentity = () =>
+  require("@cdktf/provider-google-beta/lib/google-project-service-identity") as typeof import("@cdktf/provider-google-beta/lib/google-project-service-identity");
+
+export const loadIapWebCloudRunServiceIamMember = () =>
+  require("@cdktf/provider-google/lib/iap-web-cloud-run-service-iam-member") as typeof import("@cdktf/provider-google/lib/iap-web-cloud-run-service-iam-member");
+
+export const loadIapSettings = () =>
+  require("@cdktf/provider-google/lib/iap-settings") as typeof import("@cdktf/provider-google/lib/iap-settings");
