@@ -1,7 +1,7 @@
 // Public entry point of cdktf-mlflow-gcp.
 export { MlflowTrackingStack, MlflowTrackingStackProps, requiredApis } from "./mlflow-tracking-stack";
 export {
-  MlflowNetwork, MlflowNetworkProps, MlflowNetworkOptions, IMlflowNetwork, DEFAULT_SUBNET_CIDR,
+  MlflowNetwork, MlflowNetworkProps, MlflowNetworkOptions, IMlflowNetwork, IMlflowPrivateServicesNetwork, DEFAULT_SUBNET_CIDR,
 } from "../constructs/network";
 export { MlflowDatabase, MlflowDatabaseProps, MlflowDatabaseOptions, IMlflowBackendDatabase } from "../constructs/database";
 export {

@@ -2,7 +2,7 @@
 // stack. Configures the providers, enables the APIs, composes the four sub-constructs and
 // emits the outputs a user needs to connect.
 import { Construct } from "constructs";
-import { Aspects, TerraformStack, TerraformOutput, TerraformResource, dependable } from "cdktf";
+import { Annotations, Aspects, TerraformStack, TerraformOutput, TerraformResource, dependable } from "cdktf";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
@@ -48,7 +48,11 @@ export interface MlflowTrackingStackProps {
   readonly auth?: MlflowAuthOptions;
 }
 
-/** The Google APIs the stack uses; `iap` only in private mode, `dns` only with a DNS zone. */
+/**
+ * The Google APIs the stack uses (`<name>.googleapis.com`); `iap` only in private mode, `dns`
+ * only with a DNS zone. `MlflowTrackingStack` enables them itself; a stack built from the
+ * sub-constructs enables them with `google_project_service` (see the README).
+ */
 export function requiredApis(mode: "private" | "public", dnsZone = false): string[] {
   // cloudresourcemanager: project-level IAM grants (log and metric writer) go through it.
   const apis = ["compute", "sqladmin", "servicenetworking", "secretmanager", "iam", "storage", "cloudresourcemanager"];
@@ -57,7 +61,11 @@ export function requiredApis(mode: "private" | "public", dnsZone = false): strin
   return apis.map((a) => `${a}.googleapis.com`);
 }
 
-/** A complete MLflow tracking deployment: network, Cloud SQL, GCS, VM, outputs. */
+/**
+ * A complete MLflow tracking deployment: network, Cloud SQL, GCS, VM, outputs. Every output
+ * is also an attribute of the stack (`tracking_uri` is `trackingUri`, …), for other stacks
+ * and tests.
+ */
 export class MlflowTrackingStack extends TerraformStack {
   public readonly network: MlflowNetwork;
   public readonly database: MlflowDatabase;
@@ -65,6 +73,31 @@ export class MlflowTrackingStack extends TerraformStack {
   public readonly server: MlflowTrackingServer;
   public readonly zone: string;
   public readonly namePrefix: string;
+  /**
+   * The `google` provider this stack configures (construct id `google`): set provider
+   * settings the stack does not offer on it, e.g. `stack.googleProvider.userProjectOverride = true`.
+   */
+  public readonly googleProvider: GoogleProvider;
+  /** Output `tracking_uri`: MLFLOW_TRACKING_URI (in private mode, while the IAP tunnel is open). */
+  public readonly trackingUri: string;
+  /** Output `artifact_bucket`: the GCS bucket that holds the artifacts. */
+  public readonly artifactBucket: string;
+  /** Output `database_instance`: the Cloud SQL instance name. */
+  public readonly databaseInstance: string;
+  /** Output `server_instance`: the VM's name. */
+  public readonly serverInstance: string;
+  /** Output `server_zone`: the VM's zone. */
+  public readonly serverZone: string;
+  /**
+   * Output `admin_password_secret`: the Secret Manager secret id of the MLflow admin
+   * password (its name, never the value); undefined when basic auth is off (the output is
+   * then empty).
+   */
+  public readonly adminPasswordSecret?: string;
+  /** Output `iap_tunnel_command` (private mode): the gcloud command that opens the tunnel. */
+  public readonly iapTunnelCommand?: string;
+  /** Output `dns_record_needed` (a domain without `access.dnsZone`): the A record to create. */
+  public readonly dnsRecordNeeded?: string;
 
   constructor(scope: Construct, id: string, props: MlflowTrackingStackProps) {
     super(scope, id);
@@ -74,7 +107,7 @@ export class MlflowTrackingStack extends TerraformStack {
     const mode = props.access?.mode ?? "private";
     validateStackProps(props, this.zone, this.namePrefix, this.node.path);
 
-    new GoogleProvider(this, "google", { project: props.projectId, region: props.region, zone: this.zone });
+    this.googleProvider = new GoogleProvider(this, "google", { project: props.projectId, region: props.region, zone: this.zone });
     new RandomProvider(this, "random");
 
     const services = requiredApis(mode, props.access?.dnsZone !== undefined).map(
@@ -93,6 +126,7 @@ export class MlflowTrackingStack extends TerraformStack {
       projectId: props.projectId,
       region: props.region,
       namePrefix: this.namePrefix,
+      labels,
       // Public mode gives the VM an external IP; private mode needs NAT to reach mirrors.
       enableNat: props.network?.enableNat ?? mode === "private",
     });
@@ -125,7 +159,22 @@ export class MlflowTrackingStack extends TerraformStack {
       }
     }
 
+    this.trackingUri = this.server.trackingUri;
+    this.artifactBucket = this.artifactStore.bucketName;
+    this.databaseInstance = this.database.instanceName;
+    this.serverInstance = this.server.instanceName;
+    this.serverZone = this.zone;
+    this.adminPasswordSecret = this.server.adminPasswordSecret?.secretId;
+    this.iapTunnelCommand = this.server.iapTunnelCommand;
+    this.dnsRecordNeeded = this.server.dnsRecordNeeded;
     this.createOutputs(props);
+
+    if (mode === "private" && (props.access?.iapMembers ?? []).length === 0) {
+      Annotations.of(this).addWarning(
+        "access.iapMembers is empty: in private mode only principals with IAP tunnel access on the whole project " +
+          "(roles/iap.tunnelResourceAccessor, or owners) can reach the server. Add the team to access.iapMembers " +
+          '(e.g. "group:ml-team@example.com") and deploy again.');
+    }
 
     // The policy pack runs on every synth of this stack: errors fail it, warnings are
     // reported; accept a finding with MlflowChecks.suppress(construct, ruleId, reason).
