@@ -104,6 +104,12 @@ describe("API.md covers the whole public API", () => {
     });
     expect(undocumented).toEqual([]);
   });
+
+  test("the README links it, and the package ships it", () => {
+    expect(readme).toMatch(/\[API\.md\]\(API\.md\)/);
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8"));
+    expect(pkg.files).toContain("API.md");
+  });
 });
 
 describe("architecture diagram (README)", () => {
