@@ -3,10 +3,11 @@
 // memory and compared with the checked-in text. Also: every optional prop of a public
 // props/options interface documents its @default.
 import { spawnSync } from "child_process";
+import * as ts from "typescript";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { API_MD, ApiModel, loadApi, renderApiMarkdown } from "../scripts/api-docs";
+import { API_MD, ApiModel, ENTRY, loadApi, renderApiMarkdown } from "../scripts/api-docs";
 import { EXAMPLE_PROPS, README, SynthesizedStack, architectureGraph, diagramMarkdown, readBlock, synthesizeStack } from "../scripts/diagram";
 import { CONFIGURATIONS, PriceList, costLines, costsMarkdown, loadPrices } from "../scripts/costs";
 
@@ -49,6 +50,65 @@ describe("API reference (API.md)", () => {
     expect(model.entries.map((e) => e.name)).toEqual(expect.arrayContaining(["MlflowTrackingStack", "MlflowTrackingStackProps", "renderStartupScript", "DEFAULT_MLFLOW_VERSION"]));
     expect(text).toContain('| `tier?` | `string` | `"db-g1-small"` |');
     expect(text).toContain("| `projectId` | `string` | *required* |");
+  });
+});
+
+/**
+ * Every public member of the exported classes and interfaces, static ones included, read
+ * with the TypeScript checker independently of the generator: `Class.member` /
+ * `Class.static member`.
+ */
+function publicMembers(): string[] {
+  const program = ts.createProgram([ENTRY], { strict: true, skipLibCheck: true, noEmit: true, types: [] });
+  const checker = program.getTypeChecker();
+  const root = path.resolve(__dirname, "..");
+  const own = (p: ts.Symbol) => (p.declarations ?? []).some((d) => {
+    const file = d.getSourceFile().fileName;
+    return file.startsWith(root) && !file.includes("node_modules");
+  });
+  const visible = (p: ts.Symbol) => !p.name.startsWith("_") && p.name !== "prototype" && (p.declarations ?? []).every((d) =>
+    (ts.getCombinedModifierFlags(d as ts.Declaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) === 0);
+  const found: string[] = [];
+  const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(ENTRY)!)!;
+  for (const exported of checker.getExportsOfModule(moduleSymbol)) {
+    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+    const decl = symbol.declarations?.[0];
+    if (!decl || !(ts.isClassDeclaration(decl) || ts.isInterfaceDeclaration(decl))) continue;
+    for (const p of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(symbol))) {
+      if (own(p) && visible(p)) found.push(`${exported.name}.${p.name}`);
+    }
+    if (ts.isClassDeclaration(decl)) {
+      for (const p of checker.getPropertiesOfType(checker.getTypeOfSymbolAtLocation(symbol, decl))) {
+        if (own(p) && visible(p)) found.push(`${exported.name}.static ${p.name}`);
+      }
+    }
+  }
+  return found;
+}
+
+describe("API.md covers the whole public API", () => {
+  test("every public member of every exported class and interface, static members included", () => {
+    const text = fs.readFileSync(API_MD, "utf8");
+    const sections = new Map(text.split("\n### ").slice(1).map((s) => [s.slice(0, s.indexOf("\n")), s]));
+    const members = publicMembers();
+    expect(members).toEqual(expect.arrayContaining([
+      "MlflowChecks.static suppress", "MlflowArtifactStore.grantReadWrite", "IMlflowSecret.grantAccess",
+      "MlflowTrackingStack.trackingUri", "MlflowDatabase.instance", "IMlflowNetwork.networkId",
+    ]));
+    const undocumented = members.filter((m) => {
+      const [owner, member] = m.split(".");
+      const name = member.replace(/^static /, "");
+      const section = sections.get(owner) ?? "";
+      const prefix = member.startsWith("static ") ? "static " : "";
+      return !new RegExp(`\`${prefix}${name}[\`?(]`).test(section);
+    });
+    expect(undocumented).toEqual([]);
+  });
+
+  test("the README links it, and the package ships it", () => {
+    expect(readme).toMatch(/\[API\.md\]\(API\.md\)/);
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8"));
+    expect(pkg.files).toContain("API.md");
   });
 });
 

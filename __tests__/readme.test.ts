@@ -47,10 +47,15 @@ describe("README examples", () => {
       const run = new Function("require", "exports", js);
       // ts-jest's require resolves .ts sources, so the example runs against lib/ directly.
       run(require, {});
-      const stacks = fs.readdirSync(path.join(outdir, "stacks"));
-      expect(stacks.length).toBe(1);
-      const json = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", stacks[0], "cdk.tf.json"), "utf8"));
-      expect(Object.keys(json.resource.google_compute_instance ?? {})).toHaveLength(1);
+      // Every stack the example declares was written, and each holds resources.
+      const declared = [...(code as string).matchAll(/new (?:MlflowTrackingStack|TerraformStack)\(app, "([^"]+)"/g)].map((m) => m[1]);
+      const stacks = fs.readdirSync(path.join(outdir, "stacks")).sort();
+      expect(stacks).toEqual([...declared].sort());
+      const jsons = stacks.map((s) => JSON.parse(fs.readFileSync(path.join(outdir, "stacks", s, "cdk.tf.json"), "utf8")));
+      for (const json of jsons) expect(Object.keys(json.resource ?? {}).length).toBeGreaterThan(0);
+      // One MLflow server per example that builds one, none in the others (e.g. database only).
+      const servers = jsons.reduce((n, json) => n + Object.keys(json.resource.google_compute_instance ?? {}).length, 0);
+      expect(servers).toBe(/new (MlflowTrackingStack|MlflowTrackingServer)\(/.test(code as string) ? 1 : 0);
     } finally {
       if (previous === undefined) delete process.env.CDKTF_OUTDIR;
       else process.env.CDKTF_OUTDIR = previous;

@@ -5,6 +5,7 @@ import { ITerraformDependable } from "cdktf";
 import { StorageBucket } from "@cdktf/provider-google/lib/storage-bucket";
 import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
 import { Validator, BUCKET_NAME, DEFAULT_NAME_PREFIX, intRange, checkCommonProps } from "../lib/validation";
+import { GrantBindings } from "../lib/private/grant-scope";
 
 /** What a tracking server needs from an artifact store. */
 export interface IMlflowArtifactStore {
@@ -12,8 +13,18 @@ export interface IMlflowArtifactStore {
   readonly bucketName: string;
   /** Where MLflow writes artifacts: `gs://<bucket>/mlartifacts`. */
   readonly artifactsUri: string;
-  /** Grants object read/write/delete (`roles/storage.objectUser`) on this bucket only; done once the grant exists. */
-  grantReadWrite(member: string): ITerraformDependable;
+  /**
+   * Grants object read/write/delete (`roles/storage.objectUser`) on this bucket only; done
+   * once the grant exists. Granting the same member twice in one scope returns the first
+   * grant.
+   *
+   * @param member an IAM member, e.g. `serviceAccount:trainer@my-project.iam.gserviceaccount.com`
+   * @param scope where the IAM binding is created. Pass the principal's own stack when the
+   * member comes from another stack: the binding then refers to this bucket, so only the
+   * principal's stack depends on this one and the two never depend on each other in a
+   * circle. Default: this artifact store.
+   */
+  grantReadWrite(member: string, scope?: Construct): ITerraformDependable;
 }
 
 /** Artifact store options of `MlflowTrackingStack` (`artifactStore` prop). */
@@ -66,8 +77,12 @@ export class MlflowArtifactStore extends Construct implements IMlflowArtifactSto
   public readonly forceDestroy: boolean;
   public readonly noncurrentVersionRetentionDays: number;
   public readonly softDeleteRetentionDays: number;
-  private readonly bucket: StorageBucket;
-  private readonly grants = new Map<string, StorageBucketIamMember>();
+  /**
+   * The bucket (`google_storage_bucket`, construct id `Resource`, also `node.defaultChild`):
+   * an escape hatch for settings this construct does not offer (`bucket.addOverride(…)`).
+   */
+  public readonly bucket: StorageBucket;
+  private readonly grants = new GrantBindings<StorageBucketIamMember>(this, "ObjectUser", "grantReadWrite");
 
   constructor(scope: Construct, id: string, props: MlflowArtifactStoreProps) {
     super(scope, id);
@@ -109,16 +124,13 @@ export class MlflowArtifactStore extends Construct implements IMlflowArtifactSto
     this.artifactsUri = `gs://${this.bucket.name}/mlartifacts`;
   }
 
-  public grantReadWrite(member: string): ITerraformDependable {
-    const existing = this.grants.get(member);
-    if (existing) return existing;
-    const grant = new StorageBucketIamMember(this, `ObjectUser${this.grants.size}`, {
-      bucket: this.bucket.name,
-      role: "roles/storage.objectUser",
-      member,
-    });
-    this.grants.set(member, grant);
-    return grant;
+  public grantReadWrite(member: string, scope?: Construct): ITerraformDependable {
+    return this.grants.bindingFor(member, scope, (parent, id) =>
+      new StorageBucketIamMember(parent, id, {
+        bucket: this.bucket.name,
+        role: "roles/storage.objectUser",
+        member,
+      }));
   }
 }
 

@@ -235,6 +235,7 @@ export class MlflowCloudRunServer extends MlflowServerBase {
       ),
       template: {
         taskCount: 1,
+        labels: props.labels,
         template: {
           serviceAccount: this.serviceAccountEmail,
           timeout: "3600s",
@@ -284,6 +285,7 @@ export class MlflowCloudRunServer extends MlflowServerBase {
       ...(this.accessMode === "iap" ? { iapEnabled: true, launchStage: "BETA" } : {}),
       template: {
         serviceAccount: this.serviceAccountEmail,
+        labels: props.labels,
         // Large artifact uploads and downloads stream through one request: Cloud Run's
         // maximum request timeout (cloud.google.com/run/docs/configuring/request-timeout).
         timeout: "3600s",

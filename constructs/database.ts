@@ -6,7 +6,7 @@ import { ITerraformDependable } from "cdktf";
 import { SqlDatabaseInstance } from "@cdktf/provider-google/lib/sql-database-instance";
 import { SqlDatabase } from "@cdktf/provider-google/lib/sql-database";
 import { SqlUser } from "@cdktf/provider-google/lib/sql-user";
-import type { IMlflowNetwork } from "./network";
+import type { IMlflowPrivateServicesNetwork } from "./network";
 import { IMlflowSecret, MlflowGeneratedSecret } from "./generated-secret";
 import { Validator, DEFAULT_NAME_PREFIX, SQL_TIER, POSTGRES_VERSIONS, oneOf, intRange, checkCommonProps } from "../lib/validation";
 import { defaultMaxConnections } from "../lib/connection-budget";
@@ -91,8 +91,12 @@ export interface MlflowDatabaseProps extends MlflowDatabaseOptions {
   readonly namePrefix?: string;
   /** Labels for the instance and the secret. @default {} */
   readonly labels?: Record<string, string>;
-  /** Network whose private services access gives the instance its private IP. */
-  readonly network: IMlflowNetwork;
+  /**
+   * Network whose private services access gives the instance its private IP: an
+   * `MlflowNetwork`, or for an existing network that already has private services access just
+   * `{ networkId: "projects/<p>/global/networks/<name>" }` (no subnetwork needed).
+   */
+  readonly network: IMlflowPrivateServicesNetwork;
 }
 
 /** PostgreSQL identifiers we accept for the database and the user: plain, lowercase. */
@@ -119,6 +123,13 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
   public readonly maintenanceHour: number;
   public readonly serverCaCertificate: string;
   public readonly maxConnections: number;
+  /**
+   * The Cloud SQL instance (`google_sql_database_instance`, construct id `Resource`, also
+   * `node.defaultChild`): an escape hatch for settings this construct does not offer
+   * (`instance.addOverride("settings.…", …)`). Attributes of this construct (`tier`, …) keep
+   * the values it chose; an override changes only the synthesized resource.
+   */
+  public readonly instance: SqlDatabaseInstance;
 
   constructor(scope: Construct, id: string, props: MlflowDatabaseProps) {
     super(scope, id);
@@ -138,7 +149,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
     validateDatabaseOptions(v, props);
     v.throwIfInvalid(this.node.path);
 
-    const instance = new SqlDatabaseInstance(this, "Resource", {
+    const instance = (this.instance = new SqlDatabaseInstance(this, "Resource", {
       project: props.projectId,
       region: props.region,
       name: `${namePrefix}-db`,
@@ -188,7 +199,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
         insightsConfig: { queryInsightsEnabled: true },
         databaseFlags: [{ name: "max_connections", value: String(this.maxConnections) }],
       },
-    });
+    }));
 
     const database = new SqlDatabase(this, "Database", {
       project: props.projectId,

@@ -7,6 +7,7 @@ import { Password } from "@cdktf/provider-random/lib/password";
 import { SecretManagerSecret } from "@cdktf/provider-google/lib/secret-manager-secret";
 import { SecretManagerSecretVersion } from "@cdktf/provider-google/lib/secret-manager-secret-version";
 import { SecretManagerSecretIamMember } from "@cdktf/provider-google/lib/secret-manager-secret-iam-member";
+import { GrantBindings } from "../lib/private/grant-scope";
 
 /** What a consumer needs from a secret: its name to fetch it and a way to be allowed to. */
 export interface IMlflowSecret {
@@ -14,8 +15,16 @@ export interface IMlflowSecret {
   readonly secretId: string;
   /** Done once the secret holds a value that can be read. */
   readonly ready: ITerraformDependable;
-  /** Grants `roles/secretmanager.secretAccessor` on this secret only; done once the grant exists. */
-  grantAccess(member: string): ITerraformDependable;
+  /**
+   * Grants `roles/secretmanager.secretAccessor` on this secret only; done once the grant
+   * exists. Granting the same member twice in one scope returns the first grant.
+   *
+   * @param member an IAM member, e.g. `serviceAccount:trainer@my-project.iam.gserviceaccount.com`
+   * @param scope where the IAM binding is created. Pass the principal's own stack when the
+   * member comes from another stack, so the two stacks never depend on each other in a
+   * circle. Default: the construct that owns the secret.
+   */
+  grantAccess(member: string, scope?: Construct): ITerraformDependable;
 }
 
 export interface MlflowGeneratedSecretProps {
@@ -55,9 +64,13 @@ export class MlflowGeneratedSecret extends Construct implements IMlflowSecret {
   public readonly ready: ITerraformDependable;
   /** Full resource name, `projects/<p>/secrets/<id>`. */
   public readonly secretName: string;
-  private readonly secret: SecretManagerSecret;
+  /**
+   * The secret (`google_secret_manager_secret`, construct id `Resource`, also
+   * `node.defaultChild`): an escape hatch for settings this construct does not offer.
+   */
+  public readonly secret: SecretManagerSecret;
   private readonly value: Password;
-  private readonly grants = new Map<string, SecretManagerSecretIamMember>();
+  private readonly grants = new GrantBindings<SecretManagerSecretIamMember>(this, "Accessor", "grantAccess");
 
   constructor(scope: Construct, id: string, props: MlflowGeneratedSecretProps) {
     super(scope, id);
@@ -89,16 +102,13 @@ export class MlflowGeneratedSecret extends Construct implements IMlflowSecret {
     return this.value.result;
   }
 
-  public grantAccess(member: string): ITerraformDependable {
-    const existing = this.grants.get(member);
-    if (existing) return existing;
-    const grant = new SecretManagerSecretIamMember(this, `Accessor${this.grants.size}`, {
-      project: this.secret.project,
-      secretId: this.secret.secretId,
-      role: "roles/secretmanager.secretAccessor",
-      member,
-    });
-    this.grants.set(member, grant);
-    return grant;
+  public grantAccess(member: string, scope?: Construct): ITerraformDependable {
+    return this.grants.bindingFor(member, scope, (parent, id) =>
+      new SecretManagerSecretIamMember(parent, id, {
+        project: this.secret.project,
+        secretId: this.secret.secretId,
+        role: "roles/secretmanager.secretAccessor",
+        member,
+      }));
   }
 }

@@ -12,21 +12,30 @@ import { ComputeRouterNat } from "@cdktf/provider-google/lib/compute-router-nat"
 import { loadDataGoogleComputeSubnetwork } from "../lib/private/optional-providers";
 import { Validator, DEFAULT_NAME_PREFIX, NETWORK_REF, ipv4Cidr, checkCommonProps } from "../lib/validation";
 
-/** What the database and the server need from a network. */
-export interface IMlflowNetwork {
+/**
+ * What Cloud SQL needs from a network: where its private IP goes and when private services
+ * access is ready. A database-only stack on an existing network passes a plain object, e.g.
+ * `{ networkId: "projects/my-project/global/networks/default" }` when that network already
+ * has private services access; no subnetwork is needed.
+ */
+export interface IMlflowPrivateServicesNetwork {
   /** Network id, `projects/<p>/global/networks/<name>` (what Cloud SQL's private_network takes). */
   readonly networkId: string;
+  /**
+   * Done once private services access is set up: Cloud SQL must wait for it. Undefined when
+   * the network already had it before this stack.
+   */
+  readonly privateServicesAccess?: ITerraformDependable;
+}
+
+/** What the database and the server need from a network. */
+export interface IMlflowNetwork extends IMlflowPrivateServicesNetwork {
   /** Network name, for firewall rules. */
   readonly networkName: string;
   /** Subnetwork id (or self link) the VM's interface goes into. */
   readonly subnetworkId: string;
   /** The subnetwork's primary IPv4 range (a Terraform reference for an existing subnetwork). */
   readonly subnetworkCidr: string;
-  /**
-   * Done once private services access is set up: Cloud SQL must wait for it. Undefined when
-   * the network already had it before this stack.
-   */
-  readonly privateServicesAccess?: ITerraformDependable;
   /**
    * Done once VMs without an external IP can reach the internet (Cloud NAT); undefined
    * when this network gives them no such path.
@@ -78,6 +87,8 @@ export interface MlflowNetworkProps extends MlflowNetworkOptions {
   readonly region: string;
   /** Prefix of every resource name. @default "mlflow" */
   readonly namePrefix?: string;
+  /** Labels for the resources that take them (the private services range). @default {} */
+  readonly labels?: Record<string, string>;
 }
 
 /** Default primary range of the subnetwork this library creates. */
@@ -95,6 +106,14 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
   public readonly internetEgress?: ITerraformDependable;
   /** Whether Cloud NAT was created. */
   public readonly natEnabled: boolean;
+  /**
+   * The VPC this construct created (`google_compute_network`, construct id `Resource`, also
+   * `node.defaultChild`); undefined with `existingNetwork`. An escape hatch for settings this
+   * construct does not offer.
+   */
+  public readonly network?: ComputeNetwork;
+  /** The subnetwork this construct created; undefined with `existingSubnetwork`. An escape hatch. */
+  public readonly subnetwork?: ComputeSubnetwork;
 
   constructor(scope: Construct, id: string, props: MlflowNetworkProps) {
     super(scope, id);
@@ -112,12 +131,12 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
         ? props.existingNetwork.replace(/^https:\/\/www\.googleapis\.com\/compute\/v1\//, "")
         : `projects/${props.projectId}/global/networks/${props.existingNetwork}`;
     } else {
-      const vpc = new ComputeNetwork(this, "Resource", {
+      const vpc = (this.network = new ComputeNetwork(this, "Resource", {
         project: props.projectId,
         name: `${namePrefix}-vpc`,
         autoCreateSubnetworks: false,
         routingMode: "REGIONAL",
-      });
+      }));
       this.networkName = vpc.name;
       this.networkId = vpc.id;
     }
@@ -134,7 +153,7 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
       this.subnetworkId = existing.selfLink;
       this.subnetworkCidr = existing.ipCidrRange;
     } else {
-      const subnet = new ComputeSubnetwork(this, "Subnetwork", {
+      const subnet = (this.subnetwork = new ComputeSubnetwork(this, "Subnetwork", {
         project: props.projectId,
         region: props.region,
         name: `${namePrefix}-subnet`,
@@ -142,7 +161,7 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
         ipCidrRange: subnetCidr,
         // The VM reaches Secret Manager and GCS on Google's network, not through NAT.
         privateIpGoogleAccess: true,
-      });
+      }));
       this.subnetworkId = subnet.id;
       this.subnetworkCidr = subnet.ipCidrRange;
     }
@@ -157,6 +176,7 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
         addressType: "INTERNAL",
         prefixLength: 16,
         network: this.networkId,
+        labels: props.labels,
       });
       this.privateServicesAccess = new ServiceNetworkingConnection(this, "PrivateServicesAccess", {
         network: this.networkId,

@@ -3,7 +3,7 @@ export {
   MlflowTrackingStack, MlflowTrackingStackProps, MlflowServerOptions, requiredApis, API_SETTLE_DURATION,
 } from "./mlflow-tracking-stack";
 export {
-  MlflowNetwork, MlflowNetworkProps, MlflowNetworkOptions, IMlflowNetwork, DEFAULT_SUBNET_CIDR,
+  MlflowNetwork, MlflowNetworkProps, MlflowNetworkOptions, IMlflowNetwork, IMlflowPrivateServicesNetwork, DEFAULT_SUBNET_CIDR,
 } from "../constructs/network";
 export { MlflowDatabase, MlflowDatabaseProps, MlflowDatabaseOptions, IMlflowBackendDatabase } from "../constructs/database";
 export {

@@ -3,7 +3,7 @@
 // Cloud Run service as the server, by `server.kind`) and emits the outputs a user needs to
 // connect.
 import { Construct } from "constructs";
-import { Aspects, TerraformStack, TerraformOutput, TerraformResource, dependable } from "cdktf";
+import { Annotations, Aspects, TerraformStack, TerraformOutput, TerraformResource, dependable } from "cdktf";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
@@ -81,9 +81,11 @@ export interface MlflowTrackingStackProps {
 export const API_SETTLE_DURATION = "60s";
 
 /**
- * The Google APIs the stack uses for an access mode (which also tells the server kind):
- * `iap` for private VMs and the Cloud Run iap mode, Cloud Run and Artifact Registry for the
- * Cloud Run kind, `dns` only with a DNS zone (public or private).
+ * The Google APIs the stack uses (`<name>.googleapis.com`) for an access mode (which also
+ * tells the server kind): `iap` for private VMs and the Cloud Run iap mode, Cloud Run and
+ * Artifact Registry for the Cloud Run kind, `dns` only with a DNS zone (public or private).
+ * `MlflowTrackingStack` enables them itself; a stack built from the sub-constructs enables
+ * them with `google_project_service` (see the README).
  */
 export function requiredApis(mode: MlflowAccessMode, dnsZone = false): string[] {
   // cloudresourcemanager: project-level IAM grants (log and metric writer) go through it.
@@ -94,7 +96,11 @@ export function requiredApis(mode: MlflowAccessMode, dnsZone = false): string[] 
   return apis.map((a) => `${a}.googleapis.com`);
 }
 
-/** A complete MLflow tracking deployment: network, Cloud SQL, GCS, the server, outputs. */
+/**
+ * A complete MLflow tracking deployment: network, Cloud SQL, GCS, the server, outputs. Every
+ * output is also an attribute of the stack (`tracking_uri` is `trackingUri`, …), for other
+ * stacks and tests.
+ */
 export class MlflowTrackingStack extends TerraformStack {
   public readonly network: MlflowNetwork;
   public readonly database: MlflowDatabase;
@@ -104,6 +110,39 @@ export class MlflowTrackingStack extends TerraformStack {
   public readonly kind: MlflowServerKind;
   public readonly zone: string;
   public readonly namePrefix: string;
+  /**
+   * The `google` provider this stack configures (construct id `google`): set provider
+   * settings the stack does not offer on it, e.g. `stack.googleProvider.userProjectOverride = true`.
+   */
+  public readonly googleProvider: GoogleProvider;
+  /** Output `tracking_uri`: MLFLOW_TRACKING_URI (in private mode, while the IAP tunnel is open). */
+  public readonly trackingUri: string;
+  /** Output `artifact_bucket`: the GCS bucket that holds the artifacts. */
+  public readonly artifactBucket: string;
+  /** Output `database_instance`: the Cloud SQL instance name. */
+  public readonly databaseInstance: string;
+  /**
+   * Output `admin_password_secret`: the Secret Manager secret id of the MLflow admin
+   * password (its name, never the value); undefined when basic auth is off (the output is
+   * then empty).
+   */
+  public readonly adminPasswordSecret?: string;
+  /** Output `teardown_commands`: what `cdktf destroy` needs before and after it, in order. */
+  public readonly teardownCommands: string;
+  /** Output `server_instance` (VM kind): the VM's name. */
+  public readonly serverInstance?: string;
+  /** Output `server_zone` (VM kind): the VM's zone. */
+  public readonly serverZone?: string;
+  /** Output `internal_tracking_uri` (VM kind): MLFLOW_TRACKING_URI for clients inside the VPC. */
+  public readonly internalTrackingUri?: string;
+  /** Output `iap_tunnel_command` (VM, private mode): the gcloud command that opens the tunnel. */
+  public readonly iapTunnelCommand?: string;
+  /** Output `dns_record_needed` (VM, a domain without `access.dnsZone`): the A record to create. */
+  public readonly dnsRecordNeeded?: string;
+  /** Output `server_service` (Cloud Run kind): the Cloud Run service's name. */
+  public readonly serverService?: string;
+  /** Output `migration_job` (Cloud Run kind): the job that migrates the schema. */
+  public readonly migrationJob?: string;
 
   constructor(scope: Construct, id: string, props: MlflowTrackingStackProps) {
     super(scope, id);
@@ -115,7 +154,7 @@ export class MlflowTrackingStack extends TerraformStack {
     validateStackProps(props, this.kind, this.zone, this.namePrefix, this.node.path);
 
     const providerConfig = { project: props.projectId, region: props.region, zone: this.zone };
-    new GoogleProvider(this, "google", providerConfig);
+    this.googleProvider = new GoogleProvider(this, "google", providerConfig);
     if (this.kind === "cloud-run") {
       const { GoogleBetaProvider } = loadBetaProvider();
       new GoogleBetaProvider(this, "google-beta", providerConfig);
@@ -141,6 +180,7 @@ export class MlflowTrackingStack extends TerraformStack {
       projectId: props.projectId,
       region: props.region,
       namePrefix: this.namePrefix,
+      labels,
       // Only a VM without an external IP (private mode) needs NAT to reach package mirrors;
       // Cloud Run pulls through Artifact Registry and egresses privately only to Cloud SQL.
       enableNat: props.network?.enableNat ?? mode === "private",
@@ -186,47 +226,61 @@ export class MlflowTrackingStack extends TerraformStack {
       }
     }
 
+    const server = this.server;
+    this.trackingUri = server.trackingUri;
+    this.artifactBucket = this.artifactStore.bucketName;
+    this.databaseInstance = this.database.instanceName;
+    this.adminPasswordSecret = server.adminPasswordSecret?.secretId;
+    this.teardownCommands = teardownCommands(this, props);
+    if (server instanceof MlflowTrackingServer) {
+      this.serverInstance = server.instanceName;
+      this.serverZone = this.zone;
+      this.internalTrackingUri = server.internalTrackingUri;
+      this.iapTunnelCommand = server.iapTunnelCommand;
+      this.dnsRecordNeeded = server.dnsRecordNeeded;
+    } else if (server instanceof MlflowCloudRunServer) {
+      this.serverService = server.serviceName;
+      this.migrationJob = server.migrationJobName;
+    }
     this.createOutputs(props);
+
+    if (mode === "private" && (props.access?.iapMembers ?? []).length === 0) {
+      Annotations.of(this).addWarning(
+        "access.iapMembers is empty: in private mode only principals with IAP tunnel access on the whole project " +
+          "(roles/iap.tunnelResourceAccessor, or owners) can reach the server. Add the team to access.iapMembers " +
+          '(e.g. "group:ml-team@example.com") and deploy again.');
+    }
 
     // The policy pack runs on every synth of this stack: errors fail it, warnings are
     // reported; accept a finding with MlflowChecks.suppress(construct, ruleId, reason).
     Aspects.of(this).add(new MlflowChecks());
   }
 
+  /** One output per attribute above (the attributes are set first). */
   private createOutputs(props: MlflowTrackingStackProps): void {
-    const output = (id: string, value: string, description: string) =>
-      new TerraformOutput(this, id, { value, description, staticId: true });
-    const server = this.server;
-    output("tracking_uri", server.trackingUri,
-      server instanceof MlflowTrackingServer && server.accessMode === "private"
-        ? "MLFLOW_TRACKING_URI while the IAP tunnel (iap_tunnel_command) is open"
-        : "MLFLOW_TRACKING_URI of the server");
-    output("artifact_bucket", this.artifactStore.bucketName, "GCS bucket that holds the artifacts (written by the server only)");
-    output("database_instance", this.database.instanceName, "Cloud SQL instance of the backend store");
-    output("admin_password_secret", server.adminPasswordSecret?.secretId ?? "",
-      server.adminPasswordSecret
-        ? `Secret Manager secret with the MLflow admin password: gcloud secrets versions access latest --secret=${server.adminPasswordSecret.secretId} --project=${props.projectId}`
+    const output = (id: string, value: string | undefined, description: string) => {
+      if (value !== undefined) new TerraformOutput(this, id, { value, description, staticId: true });
+    };
+    const privateVm = this.server instanceof MlflowTrackingServer && this.server.accessMode === "private";
+    output("tracking_uri", this.trackingUri,
+      privateVm ? "MLFLOW_TRACKING_URI while the IAP tunnel (iap_tunnel_command) is open" : "MLFLOW_TRACKING_URI of the server");
+    output("artifact_bucket", this.artifactBucket, "GCS bucket that holds the artifacts (written by the server only)");
+    output("database_instance", this.databaseInstance, "Cloud SQL instance of the backend store");
+    output("admin_password_secret", this.adminPasswordSecret ?? "",
+      this.adminPasswordSecret
+        ? `Secret Manager secret with the MLflow admin password: gcloud secrets versions access latest --secret=${this.adminPasswordSecret} --project=${props.projectId}`
         : "Basic auth is off: no admin password");
-    if (server instanceof MlflowTrackingServer) {
-      output("server_instance", server.instanceName, "Compute Engine VM that runs mlflow server");
-      output("server_zone", this.zone, "Zone of the VM");
-      output("internal_tracking_uri", server.internalTrackingUri,
-        server.domain
-          ? "MLFLOW_TRACKING_URI for clients inside the VPC (the domain must resolve to the server's internal address there: access.privateDns)"
-          : "MLFLOW_TRACKING_URI for clients inside the VPC (the server's reserved internal address)");
-      if (server.dnsRecordNeeded) {
-        output("dns_record_needed", server.dnsRecordNeeded,
-          "Create this A record for the domain; Caddy obtains the certificate once it resolves");
-      }
-      if (server.iapTunnelCommand) {
-        output("iap_tunnel_command", server.iapTunnelCommand, "Opens a tunnel from localhost to the server through IAP");
-      }
-    } else if (server instanceof MlflowCloudRunServer) {
-      output("server_service", server.serviceName, "Cloud Run service that runs mlflow server");
-      output("migration_job", server.migrationJobName, "Cloud Run job that backs up and migrates the schema before a new revision serves");
-    }
-    output("teardown_commands", teardownCommands(this, props),
-      "What `cdktf destroy` needs before and after it, in order (see the README's Tear down)");
+    output("server_instance", this.serverInstance, "Compute Engine VM that runs mlflow server");
+    output("server_zone", this.serverZone, "Zone of the VM");
+    output("internal_tracking_uri", this.internalTrackingUri,
+      this.server instanceof MlflowTrackingServer && this.server.domain
+        ? "MLFLOW_TRACKING_URI for clients inside the VPC (the domain must resolve to the server's internal address there: access.privateDns)"
+        : "MLFLOW_TRACKING_URI for clients inside the VPC (the server's reserved internal address)");
+    output("dns_record_needed", this.dnsRecordNeeded, "Create this A record for the domain; Caddy obtains the certificate once it resolves");
+    output("iap_tunnel_command", this.iapTunnelCommand, "Opens a tunnel from localhost to the server through IAP");
+    output("server_service", this.serverService, "Cloud Run service that runs mlflow server");
+    output("migration_job", this.migrationJob, "Cloud Run job that backs up and migrates the schema before a new revision serves");
+    output("teardown_commands", this.teardownCommands, "What `cdktf destroy` needs before and after it, in order (see the README's Tear down)");
   }
 }
 

@@ -20,6 +20,8 @@ export interface ApiMember {
   type: string;
   optional: boolean;
   readonly: boolean;
+  /** A static member of a class (`MlflowChecks.suppress`). */
+  static?: boolean;
   /** Text of the @default tag, if any. */
   defaultValue?: string;
   doc: string;
@@ -69,6 +71,22 @@ function docOf(symbol: ts.Symbol, checker: ts.TypeChecker): string {
 function tagOf(symbol: ts.Symbol, checker: ts.TypeChecker, name: string): string | undefined {
   const tag = symbol.getJsDocTags(checker).find((t) => t.name === name);
   return tag === undefined ? undefined : oneLine(ts.displayPartsToString(tag.text));
+}
+
+/** A method's @param and @throws tags as one line: "`member`: …; `scope`: …. Throws …". */
+function methodTagDocs(symbol: ts.Symbol, checker: ts.TypeChecker): string {
+  const parts: string[] = [];
+  const throws: string[] = [];
+  for (const tag of symbol.getJsDocTags(checker)) {
+    if (tag.name === "param" && tag.text) {
+      const name = tag.text.find((p) => p.kind === "parameterName")?.text ?? "";
+      const text = oneLine(tag.text.filter((p) => p.kind !== "parameterName").map((p) => p.text).join("")).replace(/^- /, "");
+      parts.push(`\`${name}\`: ${text.replace(/\.$/, "")}`);
+    } else if (tag.name === "throws" && tag.text) {
+      throws.push(oneLine(ts.displayPartsToString(tag.text)).replace(/\.$/, ""));
+    }
+  }
+  return [parts.length > 0 ? `${parts.join("; ")}.` : "", ...throws.map((t) => `Throws ${t}.`)].filter((t) => t !== "").join(" ");
 }
 
 function paramDocs(node: ts.Node): Map<string, string> {
@@ -127,10 +145,13 @@ function classMembers(node: ts.ClassDeclaration, checker: ts.TypeChecker): ApiMe
   const members: ApiMember[] = [];
   for (const member of node.members) {
     if (!member.name || !isPublic(member)) continue;
-    if (ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Static) continue;
     const symbol = checker.getSymbolAtLocation(member.name);
     if (!symbol) continue;
-    const base = { name: member.name.getText(), doc: docOf(symbol, checker), defaultValue: tagOf(symbol, checker, "default") };
+    const isStatic = (ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Static) !== 0;
+    const base = {
+      name: member.name.getText(), doc: docOf(symbol, checker), defaultValue: tagOf(symbol, checker, "default"),
+      ...(isStatic ? { static: true } : {}),
+    };
     if (ts.isPropertyDeclaration(member)) {
       members.push({
         ...base, kind: "property", type: typeText(member, checker), optional: member.questionToken !== undefined,
@@ -140,7 +161,8 @@ function classMembers(node: ts.ClassDeclaration, checker: ts.TypeChecker): ApiMe
       const hasSetter = node.members.some((m) => ts.isSetAccessorDeclaration(m) && m.name.getText() === base.name);
       members.push({ ...base, kind: "property", type: typeText(member, checker), optional: false, readonly: !hasSetter });
     } else if (ts.isMethodDeclaration(member)) {
-      members.push({ ...base, kind: "method", type: signature(member, checker), optional: false, readonly: false });
+      const doc = [base.doc, methodTagDocs(symbol, checker)].filter((d) => d !== "").join(" ");
+      members.push({ ...base, doc, kind: "method", type: signature(member, checker), optional: false, readonly: false });
     }
   }
   return members;
@@ -162,19 +184,24 @@ function interfaceMembers(node: ts.InterfaceDeclaration, checker: ts.TypeChecker
         readonly: (ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Readonly) !== 0,
       });
     } else if (ts.isMethodSignature(member)) {
-      members.push({ ...base, kind: "method", type: signature(member, checker), readonly: false });
+      const doc = [base.doc, methodTagDocs(symbol, checker)].filter((d) => d !== "").join(" ");
+      members.push({ ...base, doc, kind: "method", type: signature(member, checker), readonly: false });
     }
   }
   return members;
 }
 
-function inheritedMembers(node: ts.InterfaceDeclaration, checker: ts.TypeChecker): Array<{ from: string; names: string[] }> {
+function inheritedMembers(node: ts.InterfaceDeclaration | ts.ClassDeclaration, checker: ts.TypeChecker): Array<{ from: string; names: string[] }> {
   const own = new Set(node.members.map((m) => m.name?.getText()));
   const byOwner = new Map<string, string[]>();
+  const isPublic = (d: ts.Declaration) =>
+    (ts.getCombinedModifierFlags(d) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) === 0;
   for (const prop of checker.getPropertiesOfType(checker.getTypeAtLocation(node))) {
-    if (own.has(prop.name)) continue;
-    const owner = prop.declarations?.[0]?.parent;
-    const ownerName = owner && ts.isInterfaceDeclaration(owner) ? owner.name.text : "?";
+    if (own.has(prop.name) || prop.name.startsWith("_")) continue;
+    const declaration = prop.declarations?.[0];
+    if (!declaration || !isPublic(declaration) || declaration.getSourceFile().fileName.includes("node_modules")) continue;
+    const owner = declaration.parent;
+    const ownerName = owner && (ts.isInterfaceDeclaration(owner) || ts.isClassDeclaration(owner)) && owner.name ? owner.name.text : "?";
     byOwner.set(ownerName, [...(byOwner.get(ownerName) ?? []), prop.name]);
   }
   return [...byOwner.entries()].map(([from, names]) => ({ from, names }));
@@ -244,6 +271,7 @@ export function loadApi(entry: string = ENTRY): ApiModel {
         implementsList: heritage(decl, ts.SyntaxKind.ImplementsKeyword),
         parameters: ctor ? parameters(ctor.parameters, checker, paramDocs(ctor)) : [],
         members: describeResolvedProps(classMembers(decl, checker), ctor, checker),
+        inherited: inheritedMembers(decl, checker),
       });
     } else if (ts.isInterfaceDeclaration(decl)) {
       interfaces.push(decl);
@@ -335,7 +363,7 @@ function renderEntry(entry: ApiEntry, names: Set<string>): string[] {
     if (props.length > 0) {
       out.push("| attribute | type | description |", "|---|---|---|");
       for (const m of props) {
-        out.push(`| \`${m.name}${m.optional ? "?" : ""}\`${m.readonly ? "" : " (mutable)"} | ${typeRef(m.type, names)} | ${cell(m.doc)} |`);
+        out.push(`| \`${m.static ? "static " : ""}${m.name}${m.optional ? "?" : ""}\`${m.readonly ? "" : " (mutable)"} | ${typeRef(m.type, names)} | ${cell(m.doc)} |`);
       }
       out.push("");
     }
@@ -355,15 +383,15 @@ function renderEntry(entry: ApiEntry, names: Set<string>): string[] {
       for (const m of props) out.push(`| \`${m.name}${m.optional ? "?" : ""}\` | ${typeRef(m.type, names)} | ${cell(m.doc)} |`);
       out.push("");
     }
-    for (const inherited of entry.inherited) {
-      const from = names.has(inherited.from) ? `[\`${inherited.from}\`](${anchor(inherited.from)})` : `\`${inherited.from}\``;
-      out.push(`Inherited from ${from}: ${inherited.names.map((n) => `\`${n}\``).join(", ")}.`, "");
-    }
+  }
+  for (const inherited of entry.inherited) {
+    const from = names.has(inherited.from) ? `[\`${inherited.from}\`](${anchor(inherited.from)})` : `\`${inherited.from}\``;
+    out.push(`Inherited from ${from}: ${inherited.names.map((n) => `\`${n}\``).join(", ")}.`, "");
   }
   const methods = entry.members.filter((m) => m.kind === "method");
   if (methods.length > 0) {
     out.push("| method | description |", "|---|---|");
-    for (const m of methods) out.push(`| \`${cell(`${m.name}${m.type}`)}\` | ${cell(m.doc)} |`);
+    for (const m of methods) out.push(`| \`${cell(`${m.static ? "static " : ""}${m.name}${m.type}`)}\` | ${cell(m.doc)} |`);
     out.push("");
   }
   if (entry.kind === "function") {
