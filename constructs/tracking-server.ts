@@ -18,10 +18,8 @@ import { IMlflowSecret, MlflowGeneratedSecret } from "./generated-secret";
 import {
   DEFAULT_MLFLOW_VERSION, MlflowPermission, StartupScriptOptions, renderStartupScriptForTerraform,
 } from "../lib/startup-script";
-import {
-  Validator, MACHINE_TYPE, BOOT_IMAGE, MLFLOW_VERSION, IAM_MEMBER, SOURCE_RANGE, PRIVATE_RANGE, DOMAIN, DNS_ZONE, intRange, oneOf,
-  checkCommonProps, DEFAULT_NAME_PREFIX,
-} from "../lib/validation";
+import { Validator, checkCommonProps, DEFAULT_NAME_PREFIX } from "../lib/validation";
+import { checkServerOptions } from "../lib/private/validate-server";
 
 /** Source range of IAP TCP forwarding (cloud.google.com/iap/docs/using-tcp-forwarding). */
 export const IAP_TCP_FORWARDING_RANGE = "35.235.240.0/20";
@@ -94,6 +92,13 @@ export interface MlflowAuthOptions {
   readonly basicAuth?: boolean;
   /** Permission of every user on what others created. @default "READ" */
   readonly defaultPermission?: MlflowPermission;
+  /**
+   * Acknowledge that public mode with `basicAuth: false` serves every API, deletes included,
+   * to anyone in `access.allowedSourceRanges`, with no login. Required (true) for that
+   * combination; not allowed otherwise.
+   * @default false
+   */
+  readonly allowUnauthenticatedAccess?: boolean;
 }
 
 export interface MlflowTrackingServerProps extends MlflowServerOptions {
@@ -115,8 +120,6 @@ export interface MlflowTrackingServerProps extends MlflowServerOptions {
   /** @default { basicAuth: true, defaultPermission: "READ" } */
   readonly auth?: MlflowAuthOptions;
 }
-
-const PERMISSIONS: readonly MlflowPermission[] = ["READ", "EDIT", "MANAGE", "NO_PERMISSIONS"];
 
 /** A Compute Engine VM running `mlflow server` with proxied artifact access. */
 export class MlflowTrackingServer extends Construct {
@@ -425,52 +428,7 @@ export interface MlflowServerValidationInput extends MlflowServerOptions {
   readonly auth?: MlflowAuthOptions;
 }
 
-/** Checks `mlflowVersion`, `server`, `access` and `auth`; adds every problem to `v`. */
+/** Checks `mlflowVersion`, `server`, `access` and `auth` (rules in lib/private/validate-server.ts); adds every problem to `v`. */
 export function validateServerOptions(v: Validator, props: MlflowServerValidationInput): void {
-  const access = props.access ?? {};
-  const mode = access.mode ?? "private";
-  v.check("mlflowVersion", props.mlflowVersion, MLFLOW_VERSION.test, MLFLOW_VERSION.expected);
-  v.check("server.machineType", props.machineType, MACHINE_TYPE.test, MACHINE_TYPE.expected);
-  v.check("server.bootImage", props.bootImage, BOOT_IMAGE.test, BOOT_IMAGE.expected);
-  v.check("server.bootDiskSizeGb", props.bootDiskSizeGb, intRange(10, 65536).test, intRange(10, 65536).expected);
-  v.check("server.port", props.port, (p: number) => intRange(1024, 65535).test(p), `${intRange(1024, 65535).expected} (an unprivileged port)`);
-  v.check("server.workers", props.workers, intRange(1, 32).test, intRange(1, 32).expected);
-  v.check("access.mode", access.mode, oneOf(["private", "public"]).test, oneOf(["private", "public"]).expected);
-  v.check("auth.defaultPermission", props.auth?.defaultPermission, oneOf(PERMISSIONS).test, oneOf(PERMISSIONS).expected);
-  (access.iapMembers ?? []).forEach((m, i) => v.check(`access.iapMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
-  (access.allowedSourceRanges ?? []).forEach((r, i) => v.check(`access.allowedSourceRanges[${i}]`, r, SOURCE_RANGE.test, SOURCE_RANGE.expected));
-  (access.internalSourceRanges ?? []).forEach((r, i) =>
-    v.check(`access.internalSourceRanges[${i}]`, r, PRIVATE_RANGE.test, PRIVATE_RANGE.expected));
-  if (access.internalSourceRanges !== undefined && access.internalSourceRanges.length === 0) {
-    v.fail("access.internalSourceRanges", access.internalSourceRanges, "at least one range, or no value (the server's own subnetwork)");
-  }
-  if (mode === "public") {
-    if ((access.allowedSourceRanges ?? []).length === 0) {
-      v.fail("access.allowedSourceRanges", access.allowedSourceRanges, 'at least one CIDR range in public mode (who may reach the server, e.g. ["203.0.113.0/24"])');
-    }
-    if (access.domain !== undefined) {
-      v.check("access.domain", access.domain, DOMAIN.test, DOMAIN.expected);
-      if (access.allowPlaintextHttp !== undefined) {
-        v.fail("access.allowPlaintextHttp", access.allowPlaintextHttp, "no value with access.domain (the server then speaks HTTPS only)");
-      }
-      if (props.port === 80 || props.port === 443) v.fail("server.port", props.port, "a port other than 80 and 443 (Caddy uses them)");
-    } else if (access.allowPlaintextHttp !== true) {
-      v.fail("access.allowPlaintextHttp", access.allowPlaintextHttp, "true in public mode without a domain, to acknowledge that passwords and data then cross the network unencrypted");
-    }
-  } else {
-    if (access.allowedSourceRanges !== undefined) {
-      v.fail("access.allowedSourceRanges", access.allowedSourceRanges, 'no value in private mode (nothing is reachable from the internet); use mode: "public"');
-    }
-    if (access.domain !== undefined) v.fail("access.domain", access.domain, 'no value in private mode (a domain needs mode: "public")');
-    if (access.allowPlaintextHttp !== undefined) v.fail("access.allowPlaintextHttp", access.allowPlaintextHttp, "no value in private mode (the IAP tunnel is encrypted)");
-  }
-  if (access.dnsZone !== undefined) {
-    v.check("access.dnsZone", access.dnsZone, DNS_ZONE.test, DNS_ZONE.expected);
-    if (access.domain === undefined || mode !== "public") {
-      v.fail("access.dnsZone", access.dnsZone, "no value without access.domain in public mode (the zone holds the domain's A record)");
-    }
-  }
-  if (mode === "public" && access.iapMembers !== undefined && access.iapMembers.length > 0) {
-    v.fail("access.iapMembers", access.iapMembers, "no value in public mode (IAP tunnels to the MLflow port exist in private mode only)");
-  }
+  checkServerOptions(v, props);
 }

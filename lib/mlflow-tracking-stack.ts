@@ -15,6 +15,7 @@ import {
   MlflowTrackingServer, MlflowServerOptions, MlflowAccessOptions, MlflowAuthOptions, validateServerOptions,
 } from "../constructs/tracking-server";
 import { DEFAULT_NAME_PREFIX, Validator, checkCommonProps } from "./validation";
+import { checkStackPropTypes, checkUniqueNames } from "./private/validate-stack";
 import { MlflowChecks } from "./checks";
 
 export interface MlflowTrackingStackProps {
@@ -68,11 +69,12 @@ export class MlflowTrackingStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: MlflowTrackingStackProps) {
     super(scope, id);
+    // First: nothing below may read a prop of the wrong type.
+    validateStackProps(this, props);
     this.zone = props.zone ?? `${props.region}-b`;
     this.namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
     const labels = { ...(props.labels ?? {}) };
     const mode = props.access?.mode ?? "private";
-    validateStackProps(props, this.zone, this.namePrefix, this.node.path);
 
     new GoogleProvider(this, "google", { project: props.projectId, region: props.region, zone: this.zone });
     new RandomProvider(this, "random");
@@ -93,8 +95,10 @@ export class MlflowTrackingStack extends TerraformStack {
       projectId: props.projectId,
       region: props.region,
       namePrefix: this.namePrefix,
-      // Public mode gives the VM an external IP; private mode needs NAT to reach mirrors.
+      // Public mode gives the VM an external IP; private mode needs NAT to reach mirrors, and
+      // Private Google Access on an existing subnetwork so artifacts do not cross the NAT.
       enableNat: props.network?.enableNat ?? mode === "private",
+      requirePrivateGoogleAccess: props.network?.requirePrivateGoogleAccess ?? mode === "private",
     });
     this.database = new MlflowDatabase(this, "Database", {
       ...props.database,
@@ -159,15 +163,22 @@ export class MlflowTrackingStack extends TerraformStack {
 
 /**
  * Checks every prop of the stack and of the sub-constructs it builds, and throws one
- * MlflowValidationError listing all problems.
+ * MlflowValidationError listing all problems. Runtime types first (lib/private/validate-stack.ts),
+ * then the value rules of each options object on the well-typed values.
  */
-function validateStackProps(props: MlflowTrackingStackProps, zone: string, namePrefix: string, path: string): void {
+function validateStackProps(stack: MlflowTrackingStack, rawProps: MlflowTrackingStackProps): void {
   const v = new Validator();
-  checkCommonProps(v, { ...props, zone });
-  validateNetworkOptions(v, props.network ?? {});
+  const props = checkStackPropTypes(v, rawProps);
+  const namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
+  checkCommonProps(v, props);
+  validateNetworkOptions(v, { ...props.network, projectId: props.projectId, region: props.region });
   validateDatabaseOptions(v, props.database ?? {});
   const bucketName = props.artifactStore?.bucketName ?? defaultBucketName(props.projectId, namePrefix);
   validateArtifactStoreOptions(v, props.artifactStore ?? {}, bucketName);
   validateServerOptions(v, { ...props.server, mlflowVersion: props.mlflowVersion, access: props.access, auth: props.auth });
-  v.throwIfInvalid(path);
+  const claimNames = checkUniqueNames(v, stack, {
+    projectId: props.projectId, namePrefix, bucketName, bucketNameGiven: props.artifactStore?.bucketName !== undefined,
+  });
+  v.throwIfInvalid(stack.node.path);
+  claimNames();
 }
