@@ -243,6 +243,13 @@ describe("runtime types: plain JavaScript and JSON callers get a clear error, ne
     })).not.toThrow();
   });
 
+  test("a domain from a variable is refused by validation (it goes into the Caddyfile at synth), not by a bare Error later", () => {
+    const app = newApp();
+    const domain = new TerraformVariable(new TerraformStack(app, "vars"), "domain", { type: "string" });
+    const error = problemsOf({ access: { mode: "public", domain: domain.stringValue, allowedSourceRanges: ["203.0.113.0/24"] } });
+    expect(error.problems.find((p) => p.path === "access.domain")?.expected).toMatch(/not a Terraform token: it is written into the Caddyfile/);
+  });
+
   test("a list that decides how many resources exist cannot be a token (one IAP grant per member)", () => {
     const app = newApp();
     const members = new TerraformVariable(new TerraformStack(app, "vars"), "members", { type: "list(string)" });

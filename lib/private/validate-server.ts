@@ -28,7 +28,7 @@ export const ACCESS_OPTIONS_FIELDS: ShapeFields<MlflowAccessOptions> = {
   iapMembers: listOf(string(), "one IAP grant is created per member, so the list must be known at synth"),
   allowedSourceRanges: listOf(string()),
   internalSourceRanges: listOf(string()),
-  domain: string(DECIDES_RESOURCES),
+  domain: string("it is written into the Caddyfile and the startup script at synth"),
   dnsZone: string(),
   allowPlaintextHttp: boolean(DECIDES_RESOURCES),
 };
