@@ -16,7 +16,9 @@
 // So the aspect only marks which resources are in scope, and the rules run in a validation
 // of the stack (step 2), on the stack's own stack.toTerraform() output. There every aspect
 // has already run, so each resource is judged exactly as cdk.tf.json will hold it
-// (including changes other aspects, addOverride or stack.addOverride made), and an error
+// (including changes other aspects, addOverride or stack.addOverride made; a resource that
+// exists only through stack.addOverride("resource.<type>.<name>", …) is judged too when the
+// aspect covers the stack, reported by its address), and an error
 // fails app.synth() (also under `cdktf synth`), Testing.fullSynth and
 // Testing.synth(stack, true) alike, with one message listing every finding. Error
 // annotations alone would not do: under the CLI they do not stop the app (step 3), and
@@ -56,15 +58,18 @@ interface StackState {
 
 /**
  * Applies the MlflowChecks rules (MLFLOW_RULES) to every Terraform resource below the scope
- * it is added to. `MlflowTrackingStack` adds it to itself; for a stack built from the
- * sub-constructs, add it yourself:
+ * it is added to, as the stack's final JSON holds it; added to a whole stack, it also judges
+ * resources that exist only through `stack.addOverride("resource.<type>.<name>", …)`.
+ * `MlflowTrackingStack` adds it to itself; for a stack built from the sub-constructs, add it
+ * yourself:
  *
  * ```ts
  * Aspects.of(stack).add(new MlflowChecks());
  * ```
  *
  * Findings of `error` rules fail synth with one message that lists each one (rule id,
- * resource address, construct path, what was found, why it matters, how to fix it);
+ * resource address, construct path and whose resource it is, what was found, why it
+ * matters, how to fix it);
  * findings of `warning` rules become cdktf warning annotations. The checks run among the
  * stack's validations, so an App with `skipValidation: true` skips them too.
  */
@@ -76,6 +81,7 @@ export class MlflowChecks implements IAspect {
    * annotation.
    *
    * @param construct a resource, a sub-construct (e.g. `stack.database`) or a whole stack
+   *   (the scope of resources added with stack.addOverride)
    * @param ruleId a rule id from MLFLOW_RULES, e.g. `MLF-GCS-VERSIONING`
    * @param reason why the finding is acceptable here: at least 10 characters
    * @throws MlflowValidationError for an unknown rule id or a missing or too short reason
