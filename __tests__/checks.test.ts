@@ -66,12 +66,15 @@ function resourceOf(scope: { node: { findAll(): any[] } }, type: string): Terraf
   return found[0];
 }
 
+/** The day the date-dependent rules are judged on in these tests (the pack itself uses the real date). */
+const TODAY = "2026-11-28";
+
 /** The synthesized resources and stack facts of a stack, as the rules see them. */
 function rulesInput(props: Partial<MlflowTrackingStackProps> = {}): { resources: MlflowSynthesizedResource[]; facts: MlflowStackFacts } {
   const json = JSON.parse(Testing.synth(newStack(props).stack)) as TfJson;
   const resources = Object.entries(json.resource).flatMap(([type, byName]) =>
     Object.entries(byName).map(([name, config]) => ({ type, name, config })));
-  return { resources, facts: { servers: resources.map(serverFacts).filter((f) => f !== undefined) as any } };
+  return { resources, facts: { servers: resources.map(serverFacts).filter((f) => f !== undefined) as any, today: TODAY } };
 }
 
 const DEFAULT = rulesInput();
@@ -132,6 +135,14 @@ const CASES: Case[] = [
     { type: "google_project_iam_member", name: "Editor", config: { project: "p", role: "roles/editor", member: "serviceAccount:${google_service_account.Sa.email}" } },
     /roles\/editor .* on the project for serviceAccount:/],
   ["MLF-MLFLOW-VERSION-PIN", variant(isVm), variant(isVm, vmScriptEdit((s) => s.replace("'mlflow[auth]==3.18.0'", "'mlflow[auth]>=3.18'"))), /installs "mlflow\[auth\]>=3\.18" without an exact/],
+  ["MLF-SQL-EXTENDED-SUPPORT", variant(isSqlInstance), variant(isSqlInstance, (c) => { c.database_version = "POSTGRES_13"; }), /POSTGRES_13 has been in paid extended support since February 1, 2026/],
+  ["MLF-SQL-HA-SHARED-CORE", variant(isSqlInstance), variant(isSqlInstance, (c) => { c.settings.availability_type = "REGIONAL"; }), /REGIONAL on shared-core tier db-g1-small/],
+  ["MLF-GCS-PUBLIC-IAM", variant("google_storage_bucket_iam_member"), variant("google_storage_bucket_iam_member", (c) => { c.member = "allUsers"; }), /roles\/storage\.objectUser for allUsers/],
+  ["MLF-FW-WORLD", variant(isFirewall, () => undefined, DEFAULT, iapFirewall), fw({ source_ranges: ["0.0.0.0/1", "128.0.0.0/1"], allow: [{ protocol: "tcp", ports: ["443"] }] }), /tcp\/443 from 0\.0\.0\.0\/1, 128\.0\.0\.0\/1 \(together every IPv4 address on the internet\)/],
+  ["MLF-IAM-PRIVILEGE-ESCALATION",
+    { type: "google_project_iam_member", name: "LogWriter", config: { project: "p", role: "roles/logging.logWriter", member: "serviceAccount:${google_service_account.Sa.email}" } },
+    { type: "google_project_iam_member", name: "TokenCreator", config: { project: "p", role: "roles/iam.serviceAccountTokenCreator", member: "serviceAccount:${google_service_account.Sa.email}" } },
+    /roles\/iam\.serviceAccountTokenCreator \(mint access and ID tokens for every service account in scope\) on the project for serviceAccount:/],
 ];
 
 describe("every rule has a compliant and a non-compliant case", () => {
@@ -160,8 +171,10 @@ describe("every rule has a compliant and a non-compliant case", () => {
   });
 
   test("levels: only the options this library offers knowingly, and plain HTTP by acknowledgement, are warnings", () => {
+    // Cost warnings too: a Cloud SQL version in paid extended support, HA without an SLA.
     expect(MLFLOW_RULES.filter((r) => r.level === "warning").map((r) => r.id).sort()).toEqual([
-      "MLF-GCS-FORCE-DESTROY", "MLF-GCS-VERSIONING", "MLF-PLAINTEXT-BASIC-AUTH", "MLF-SQL-DELETION-PROTECTION", "MLF-VM-SECURE-BOOT",
+      "MLF-GCS-FORCE-DESTROY", "MLF-GCS-VERSIONING", "MLF-PLAINTEXT-BASIC-AUTH", "MLF-SQL-DELETION-PROTECTION",
+      "MLF-SQL-EXTENDED-SUPPORT", "MLF-SQL-HA-SHARED-CORE", "MLF-VM-SECURE-BOOT",
     ]);
   });
 
@@ -393,7 +406,7 @@ describe("errors fail synth", () => {
 
   test("escape hatch: ipv4_enabled turned on with addOverride fails app.synth() with MLF-SQL-PUBLIC-IP", () => {
     const message = synthError({}, publicIp);
-    expect(message).toMatch(/MLF-SQL-PUBLIC-IP \(error\) on google_sql_database_instance\.Database_B269D8BB \[mlflow\/Database\/Resource\]/);
+    expect(message).toMatch(/MLF-SQL-PUBLIC-IP \(error\) on google_sql_database_instance\.Database_B269D8BB \[mlflow\/Database\/Resource, created by MlflowDatabase\]/);
     expect(message).toMatch(/ipv4_enabled is true/);
     expect(message).toMatch(/why: A public IP puts/);
     expect(message).toMatch(/how to fix: Set settings\.ip_configuration\.ipv4_enabled = false/);
@@ -598,5 +611,345 @@ describe("a stack built from the sub-constructs", () => {
 
   test("without the aspect nothing is checked", () => {
     expect(() => customStack(false, worldSsh).app.synth()).not.toThrow();
+  });
+});
+
+// ---- round 2: world coverage, new rules, the whole JSON, wording for the user's own resources ----
+
+describe("firewall rules: the whole internet is any set of ranges that covers it", () => {
+  const check = (id: string, resource: MlflowSynthesizedResource, facts = DEFAULT.facts) => rule(id).check(resource, facts);
+  const WORLD: Array<[string, string[]]> = [
+    ["0.0.0.0/0", ["0.0.0.0/0"]],
+    ["two halves", ["0.0.0.0/1", "128.0.0.0/1"]],
+    ["halves listed with an office", ["203.0.113.0/24", "128.0.0.0/1", "0.0.0.0/1"]],
+    ["everything below multicast", ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3"]],
+    ["::/0", ["::/0"]],
+    ["2000::/3", ["2000::/3"]],
+    ["2000::/4 + 3000::/4", ["2000::/4", "3000::/4"]],
+    ["a bare address list that still covers it", ["0.0.0.0/1", "128.0.0.0/1", "198.51.100.7"]],
+  ];
+  const NOT_WORLD: Array<[string, string[]]> = [
+    ["one half", ["0.0.0.0/1"]],
+    ["offices", ["203.0.113.0/24", "198.51.100.0/24"]],
+    ["private ranges", ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"]],
+    ["unique local IPv6", ["fc00::/7"]],
+    ["IAP", ["35.235.240.0/20", "2600:2d00:1:7::/64"]],
+    ["half of 2000::/3", ["2000::/4"]],
+  ];
+  test.each(WORLD)("SSH from %s is reported", (_case, ranges) => {
+    const result = check("MLF-FW-SSH-WORLD", fw({ source_ranges: ranges, allow: [{ protocol: "tcp", ports: ["22"] }] }));
+    expect(result.compliance).toBe("non-compliant");
+    expect(result.detail).toMatch(/tcp\/22 \(SSH\) from .*(::\/0|0\.0\.0\.0\/0|2000::\/3|together every IPv(4|6) address on the internet)/);
+  });
+  test.each(WORLD)("HTTPS from %s is reported by MLF-FW-WORLD", (_case, ranges) => {
+    expect(check("MLF-FW-WORLD", fw({ source_ranges: ranges, allow: [{ protocol: "tcp", ports: ["443"] }] })).detail).toMatch(/tcp\/443 from /);
+  });
+  test.each(NOT_WORLD)("from %s is not the world", (_case, ranges) => {
+    for (const id of ["MLF-FW-SSH-WORLD", "MLF-FW-WORLD", "MLF-FW-ALL-PORTS-WORLD"]) {
+      expect(check(id, fw({ source_ranges: ranges, allow: [{ protocol: "tcp", ports: ["22", "443"] }] })).compliance).toBe("compliant");
+    }
+  });
+  test("a world range next to a variable is still the world; a variable alone is not checkable", () => {
+    expect(check("MLF-FW-WORLD", fw({ source_ranges: ["0.0.0.0/1", "128.0.0.0/1", "${var.extra}"], allow: [{ protocol: "tcp", ports: ["443"] }] })).compliance).toBe("non-compliant");
+    expect(check("MLF-FW-WORLD", fw({ source_ranges: ["0.0.0.0/1", "${var.extra}"], allow: [{ protocol: "tcp", ports: ["443"] }] }))).toMatchObject({ notCheckable: true });
+  });
+  test.each([
+    ["0.0.0.0/1", "public"], ["2000::/3", "world"], ["2000::/4", "public"], ["::ffff:0:0/96", "public"], ["fc00::/7", "internal"], ["010.0.0.0/8", "unknown"],
+  ])("source range %s is %s", (range, expected) => {
+    expect(classifySource(range)).toBe(expected);
+  });
+});
+
+describe("MLF-FW-WORLD: every port, none reported twice", () => {
+  const check = (config: Record<string, unknown>, facts = PUBLIC.facts) => rule("MLF-FW-WORLD").check(fw(config), facts);
+  const world = { source_ranges: ["0.0.0.0/0"] };
+  test.each([
+    ["HTTPS", [{ protocol: "tcp", ports: ["443"] }], /tcp\/443/],
+    ["HTTP", [{ protocol: "tcp", ports: ["80"] }], /tcp\/80/],
+    ["a UDP port", [{ protocol: "udp", ports: ["53"] }], /udp\/53/],
+    ["a range beside SSH", [{ protocol: "tcp", ports: ["22", "8000-8100"] }], /tcp\/8000-8100/],
+    ["a protocol without ports", [{ protocol: "esp" }], /protocol esp/],
+  ])("%s from the world is reported", (_case, allow, found) => {
+    const result = check({ ...world, allow });
+    expect(result.compliance).toBe("non-compliant");
+    expect(result.detail).toMatch(found);
+    expect(result.detail).not.toMatch(/tcp\/22\b/);
+  });
+  test.each([
+    ["SSH alone (MLF-FW-SSH-WORLD reports it)", [{ protocol: "tcp", ports: ["22"] }]],
+    ["the MLflow port alone (MLF-FW-MLFLOW-WORLD reports it)", [{ protocol: "tcp", ports: ["5000"] }]],
+    ["every port (MLF-FW-ALL-PORTS-WORLD reports it)", [{ protocol: "all" }]],
+    ["TCP without ports (every port)", [{ protocol: "tcp" }]],
+    ["ICMP (no service; path MTU discovery needs it)", [{ protocol: "icmp" }]],
+  ])("%s is not reported here", (_case, allow) => {
+    expect(check({ ...world, allow }).compliance).toBe("compliant");
+  });
+  test("a port from a variable is not checkable", () => {
+    expect(check({ ...world, allow: [{ protocol: "tcp", ports: ["${var.port}"] }] })).toMatchObject({ notCheckable: true });
+  });
+});
+
+describe("HTTPS in domain mode, and the library's own ACME rule", () => {
+  const DOMAIN = { access: { mode: "public" as const, domain: "mlflow.example.com", allowedSourceRanges: ["203.0.113.0/24"] } };
+
+  test("port 80 for Let's Encrypt carries a built-in suppression with its reason, in cdk.tf.json and as an annotation", () => {
+    const { tf, annotations } = appSynth(DOMAIN);
+    const acme = Object.values(tf.resource.google_compute_firewall).find((f: any) => f.name === "mlflow-allow-acme") as any;
+    expect(acme["//"].mlflow_checks.suppressed).toEqual([{
+      rule_id: "MLF-FW-WORLD",
+      reason: expect.stringMatching(/^cdktf-mlflow-gcp \(built in\): Let's Encrypt validates the HTTP-01 challenge from addresses it does not publish/),
+      suppressed_on: "mlflow/Server/AcmeIngress",
+    }]);
+    expect(annotations).toContainEqual(expect.objectContaining({
+      level: "@cdktf/info", constructPath: "mlflow/Server/AcmeIngress", message: expect.stringMatching(/^MLF-FW-WORLD on google_compute_firewall\.\S+ is suppressed/),
+    }));
+    expect(annotations.filter((a) => a.level !== "@cdktf/info")).toEqual([]);
+  });
+
+  test("HTTPS opened to the world by an override fails synth; the ACME suppression does not cover it", () => {
+    const message = synthError(DOMAIN, (stack) => {
+      (stack.server.node.findChild("PublicIngress") as TerraformResource).addOverride("source_ranges", ["0.0.0.0/1", "128.0.0.0/1"]);
+    });
+    expect(message).toMatch(/MLF-FW-WORLD \(error\) on google_compute_firewall\.Server_PublicIngress_\w+ \[mlflow\/Server\/PublicIngress, created by MlflowTrackingServer\]: .*tcp\/443 from .*0\.0\.0\.0\/1, 128\.0\.0\.0\/1 \(together every IPv4 address on the internet\)/);
+  });
+});
+
+describe("MLF-GCS-PUBLIC-IAM: no bucket for allUsers or allAuthenticatedUsers", () => {
+  const check = (type: string, config: Record<string, unknown>, facts: MlflowStackFacts = DEFAULT.facts) =>
+    rule("MLF-GCS-PUBLIC-IAM").check({ type, name: "Grant", config: { bucket: "b", ...config } }, facts);
+  const policyFacts: MlflowStackFacts = { ...DEFAULT.facts, iamPolicies: {
+    public: [{ role: "roles/storage.objectViewer", members: ["allUsers"] }],
+    team: [{ role: "roles/storage.objectViewer", members: ["group:ml@example.com"] }],
+  } };
+  test.each([
+    ["an IAM member", "google_storage_bucket_iam_member", { role: "roles/storage.objectViewer", member: "allUsers" }, /objectViewer for allUsers/],
+    ["an IAM binding", "google_storage_bucket_iam_binding", { role: "roles/storage.objectAdmin", members: ["group:ml@example.com", "allAuthenticatedUsers"] }, /objectAdmin for allAuthenticatedUsers/],
+    ["an IAM policy from data.google_iam_policy", "google_storage_bucket_iam_policy", { policy_data: "${data.google_iam_policy.public.policy_data}" }, /objectViewer for allUsers/],
+    ["an IAM policy written out", "google_storage_bucket_iam_policy", { policy_data: JSON.stringify({ bindings: [{ role: "roles/storage.legacyObjectReader", members: ["allUsers"] }] }) }, /legacyObjectReader for allUsers/],
+    ["a bucket ACL entry", "google_storage_bucket_acl", { role_entity: ["OWNER:project-owners-123", "READER:allUsers"] }, /role_entity READER:allUsers/],
+    ["a predefined public ACL", "google_storage_bucket_acl", { predefined_acl: "publicRead" }, /predefined_acl publicRead/],
+    ["a default object ACL entry", "google_storage_default_object_acl", { role_entity: ["READER:allAuthenticatedUsers"] }, /allAuthenticatedUsers/],
+    ["an access control", "google_storage_bucket_access_control", { entity: "allUsers", role: "READER" }, /ACL entity allUsers with role READER/],
+  ])("%s is reported", (_case, type, config, found) => {
+    const result = check(type, config, policyFacts);
+    expect(result.compliance).toBe("non-compliant");
+    expect(result.detail).toMatch(found);
+  });
+  test.each([
+    ["a group member", "google_storage_bucket_iam_member", { role: "roles/storage.objectViewer", member: "group:ml@example.com" }],
+    ["the server's account", "google_storage_bucket_iam_member", { role: "roles/storage.objectUser", member: "serviceAccount:${google_service_account.Sa.email}" }],
+    ["a policy for a team", "google_storage_bucket_iam_policy", { policy_data: "${data.google_iam_policy.team.policy_data}" }],
+    ["a private ACL", "google_storage_bucket_acl", { predefined_acl: "projectPrivate", role_entity: ["READER:user-ada@example.com"] }],
+    ["an access control for a user", "google_storage_object_access_control", { entity: "user-ada@example.com", role: "READER" }],
+  ])("%s is compliant", (_case, type, config) => {
+    expect(check(type, config, policyFacts).compliance).toBe("compliant");
+  });
+  test("a member from a variable, or a policy of another stack, is not checkable", () => {
+    expect(check("google_storage_bucket_iam_member", { role: "roles/storage.objectViewer", member: "${var.member}" })).toMatchObject({ notCheckable: true });
+    expect(check("google_storage_bucket_iam_policy", { policy_data: "${data.google_iam_policy.elsewhere.policy_data}" }, policyFacts)).toMatchObject({ notCheckable: true });
+  });
+});
+
+describe("MLF-IAM-PRIVILEGE-ESCALATION: no service account can grant itself more", () => {
+  const sa = "serviceAccount:${google_service_account.Sa.email}";
+  const check = (type: string, config: Record<string, unknown>, facts: MlflowStackFacts = DEFAULT.facts) =>
+    rule("MLF-IAM-PRIVILEGE-ESCALATION").check({ type, name: "Grant", config }, facts);
+  test.each([
+    ["Token Creator on the project", "google_project_iam_member", { project: "p", role: "roles/iam.serviceAccountTokenCreator", member: sa }, /serviceAccountTokenCreator .* on the project/],
+    ["Service Account User through a binding", "google_project_iam_binding", { project: "p", role: "roles/iam.serviceAccountUser", members: ["group:ml@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com"] }, /serviceAccountUser \(act as every service account in scope/],
+    ["Project IAM Admin through a policy", "google_project_iam_policy", { project: "p", policy_data: "${data.google_iam_policy.p.policy_data}" }, /projectIamAdmin \(set the project's IAM policy/],
+    ["Security Admin on a folder", "google_folder_iam_member", { folder: "folders/1", role: "roles/iam.securityAdmin", member: sa }, /securityAdmin .* on the folder/],
+    ["Organization Admin", "google_organization_iam_member", { org_id: "1", role: "roles/resourcemanager.organizationAdmin", member: sa }, /on the organization/],
+    ["Workload Identity User", "google_project_iam_member", { project: "p", role: "roles/iam.workloadIdentityUser", member: "${google_service_account.Sa.member}" }, /workloadIdentityUser/],
+  ])("%s is reported", (_case, type, config, found) => {
+    const facts = { ...DEFAULT.facts, iamPolicies: { p: [{ role: "roles/resourcemanager.projectIamAdmin", members: [sa] }] } };
+    const result = check(type, config, facts);
+    expect(result.compliance).toBe("non-compliant");
+    expect(result.detail).toMatch(found);
+  });
+  test.each([
+    ["for a person", "google_project_iam_member", { project: "p", role: "roles/iam.serviceAccountTokenCreator", member: "user:ada@example.com" }],
+    ["a narrow role", "google_project_iam_member", { project: "p", role: "roles/logging.logWriter", member: sa }],
+    ["viewer roles", "google_project_iam_binding", { project: "p", role: "roles/iam.serviceAccountViewer", members: [sa] }],
+  ])("%s is compliant", (_case, type, config) => {
+    expect(check(type, config).compliance).toBe("compliant");
+  });
+  test("a grant on one service account (not a project) is not this rule's business", () => {
+    expect(rule("MLF-IAM-PRIVILEGE-ESCALATION").resourceTypes).not.toContain("google_service_account_iam_member");
+  });
+  test("MLF-IAM-PROJECT-ROLES reads project IAM policies too", () => {
+    const facts = { ...DEFAULT.facts, iamPolicies: { p: [{ role: "roles/editor", members: [sa] }] } };
+    expect(rule("MLF-IAM-PROJECT-ROLES").check({ type: "google_project_iam_policy", name: "P", config: { project: "p", policy_data: "${data.google_iam_policy.p.policy_data}" } }, facts).detail)
+      .toMatch(/roles\/editor .* for serviceAccount:/);
+  });
+});
+
+describe("MLF-VM-METADATA-SECRET: by key name as well as by value", () => {
+  const check = (metadata: Record<string, string>) => rule("MLF-VM-METADATA-SECRET").check(variant(isVm, (c) => { Object.assign(c.metadata, metadata); }), DEFAULT.facts);
+  test.each([
+    ["db-password", "hunter2", /metadata\["db-password"\] is named like a secret and holds a literal value/],
+    ["api_key", "${random_id.Key.hex}", /metadata\["api_key"\] is named like a secret and holds a value from another resource/],
+    ["flask-secret-key", "k3y", /flask-secret-key/],
+    ["client_secret", "abc", /client_secret/],
+    ["MLFLOW_TRACKING_TOKEN", "t", /MLFLOW_TRACKING_TOKEN/],
+    ["credentials", "{\"type\":\"service_account\"}", /credentials/],
+  ])("metadata[%s] is reported", (key, value, found) => {
+    const result = check({ [key]: value });
+    expect(result.compliance).toBe("non-compliant");
+    expect(result.detail).toMatch(found);
+  });
+  test.each([
+    ["db-password-secret", "mlflow-db-password"],
+    ["password-file", "/etc/mlflow/db-password"],
+    ["api-key-secret-name", "mlflow-api-key"],
+    ["admin-password", "${google_secret_manager_secret.Admin.secret_id}"],
+    ["disable-password-auth", "TRUE"],
+    ["ssh-keys", "ada:ssh-ed25519 AAAA ada"],
+    ["token", ""],
+    ["enable-oslogin", "TRUE"],
+  ])("metadata[%s] is not a secret", (key, value) => {
+    expect(check({ [key]: value }).compliance).toBe("compliant");
+  });
+});
+
+describe("MLF-MLFLOW-VERSION-PIN: unpinned sources, where the script runs mlflow server", () => {
+  const check = (install: string, serve = "exec mlflow server --host 0.0.0.0") =>
+    rule("MLF-MLFLOW-VERSION-PIN").check({ type: isVm, name: "Vm", config: { metadata_startup_script: `#!/bin/bash\n${install}\n${serve}\n` } }, DEFAULT.facts);
+  test.each([
+    ["a git branch", "pip install git+https://github.com/mlflow/mlflow.git@master", /git\+https:\/\/github\.com\/mlflow\/mlflow\.git@master/],
+    ["a git repository without a ref", "pip install 'git+https://github.com/mlflow/mlflow'", /mlflow\/mlflow/],
+    ["a tag by direct reference", 'pip install "mlflow @ git+https://github.com/mlflow/mlflow.git@v3.18.0"', /@v3\.18\.0/],
+    ["an editable checkout", "pip install -e git+https://github.com/mlflow/mlflow.git@main#egg=mlflow", /#egg=mlflow/],
+    ["an archive of a branch", "pip install https://github.com/mlflow/mlflow/archive/refs/heads/master.zip", /archive\/refs\/heads\/master\.zip/],
+    ["a lower bound", "pip install 'mlflow>=3.5'", /"mlflow>=3\.5"/],
+    ["a compatible release", "uv pip install 'mlflow~=3.18.0'", /~=3\.18\.0/],
+  ])("%s is reported", (_case, install, found) => {
+    const result = check(install);
+    expect(result.compliance).toBe("non-compliant");
+    expect(result.detail).toMatch(found);
+  });
+  test.each([
+    ["an exact version", "pip install 'mlflow[auth]==3.18.0'"],
+    ["a full commit", `pip install "mlflow @ git+https://github.com/mlflow/mlflow.git@${"a".repeat(40)}"`],
+    ["a release file", "pip install https://files.pythonhosted.org/packages/ab/cd/mlflow-3.18.0-py3-none-any.whl"],
+    ["an archive with its hash", `pip install "https://github.com/mlflow/mlflow/archive/refs/heads/master.zip#sha256=${"0".repeat(64)}"`],
+  ])("%s is pinned", (_case, install) => {
+    expect(check(install).compliance).toBe("compliant");
+  });
+  test("a VM that installs MLflow but runs no mlflow server (a training VM) is not judged", () => {
+    expect(check("pip install mlflow", "python train.py").compliance).toBe("not-applicable");
+  });
+});
+
+describe("Cloud SQL cost warnings", () => {
+  const sql = (edit: (c: any) => void) => variant(isSqlInstance, edit);
+  const onDay = (today: string): MlflowStackFacts => ({ ...DEFAULT.facts, today });
+  test.each([
+    ["POSTGRES_13", TODAY, /POSTGRES_13 has been in paid extended support since February 1, 2026, until its deprecation on February 1, 2029/],
+    ["POSTGRES_14", TODAY, /POSTGRES_14 enters paid extended support on February 1, 2027 \(in 65 days\)/],
+    ["POSTGRES_12", "2028-03-01", /POSTGRES_12 has been deprecated on Cloud SQL since February 1, 2028/],
+    ["MYSQL_8_0_31", TODAY, /MYSQL_8_0_31 has been in paid extended support since July 1, 2026/],
+    ["POSTGRES_16", "2029-02-01", /since February 1, 2029/],
+  ])("MLF-SQL-EXTENDED-SUPPORT: %s on %s", (version, today, found) => {
+    const result = rule("MLF-SQL-EXTENDED-SUPPORT").check(sql((c) => { c.database_version = version; }), onDay(today));
+    expect(result.compliance).toBe("non-compliant");
+    expect(result.detail).toMatch(found);
+  });
+  test.each([
+    ["POSTGRES_16", TODAY], ["POSTGRES_17", TODAY], ["POSTGRES_15", TODAY], ["POSTGRES_14", "2026-08-01"], ["SQLSERVER_2022_STANDARD", TODAY],
+  ])("MLF-SQL-EXTENDED-SUPPORT: %s on %s is fine", (version, today) => {
+    expect(rule("MLF-SQL-EXTENDED-SUPPORT").check(sql((c) => { c.database_version = version; }), onDay(today)).compliance).toBe("compliant");
+  });
+  test("MLF-SQL-EXTENDED-SUPPORT: without a date it says nothing (the pack passes today's)", () => {
+    expect(rule("MLF-SQL-EXTENDED-SUPPORT").check(sql((c) => { c.database_version = "POSTGRES_13"; }), { servers: [] }).compliance).toBe("not-applicable");
+  });
+  test.each([
+    ["db-f1-micro", "REGIONAL", "non-compliant"], ["db-g1-small", "REGIONAL", "non-compliant"],
+    ["db-custom-1-3840", "REGIONAL", "compliant"], ["db-g1-small", "ZONAL", "compliant"], ["db-f1-micro", undefined, "compliant"],
+  ])("MLF-SQL-HA-SHARED-CORE: %s %s", (tier, availability, expected) => {
+    const result = rule("MLF-SQL-HA-SHARED-CORE").check(sql((c) => { c.settings.tier = tier; c.settings.availability_type = availability; }), DEFAULT.facts);
+    expect(result.compliance).toBe(expected);
+  });
+  test("both warn through the stack's props, and synth goes on", () => {
+    const { annotations } = appSynth({ database: { databaseVersion: "POSTGRES_13", availabilityType: "REGIONAL" } });
+    const warnings = annotations.filter((a) => a.level === "@cdktf/warn" && a.message.startsWith("MLF-")).map((a) => a.message.split(" ")[0]);
+    expect(warnings).toEqual(["MLF-SQL-EXTENDED-SUPPORT", "MLF-SQL-HA-SHARED-CORE"]);
+  });
+});
+
+describe("the whole synthesized JSON is checked, resources without a construct included", () => {
+  const worldSshResource = { name: "debug-ssh", network: "default", source_ranges: ["0.0.0.0/1", "128.0.0.0/1"], allow: [{ protocol: "tcp", ports: ["22"] }] };
+
+  test("a firewall rule added with stack.addOverride fails synth, reported by address", () => {
+    const message = synthError({}, (stack) => stack.addOverride("resource.google_compute_firewall.debug_ssh", worldSshResource));
+    expect(message).toContain("MLF-FW-SSH-WORLD (error) on google_compute_firewall.debug_ssh [added with stack.addOverride, no construct]");
+  });
+
+  test("so does a public bucket grant added that way", () => {
+    const message = synthError({}, (stack) => stack.addOverride("resource.google_storage_bucket_iam_member.public", {
+      bucket: "${google_storage_bucket.ArtifactStore_8A81FDFB.name}", role: "roles/storage.objectViewer", member: "allUsers",
+    }));
+    expect(message).toMatch(/MLF-GCS-PUBLIC-IAM \(error\) on google_storage_bucket_iam_member\.public \[added with stack\.addOverride, no construct\]: .*objectViewer for allUsers/);
+  });
+
+  test("a suppression on the stack covers it, with the audit block in cdk.tf.json and an annotation on the stack", () => {
+    const reason = "Break-glass SSH for the migration weekend, removed on Monday";
+    const { tf, annotations } = appSynth({}, (stack) => {
+      stack.addOverride("resource.google_compute_firewall.debug_ssh", worldSshResource);
+      MlflowChecks.suppress(stack, "MLF-FW-SSH-WORLD", reason);
+    });
+    expect(tf.resource.google_compute_firewall.debug_ssh["//"].mlflow_checks.suppressed).toEqual([
+      { rule_id: "MLF-FW-SSH-WORLD", reason, suppressed_on: "mlflow" },
+    ]);
+    expect(annotations).toContainEqual(expect.objectContaining({ constructPath: "mlflow", level: "@cdktf/info", message: expect.stringMatching(/MLF-FW-SSH-WORLD on google_compute_firewall\.debug_ssh is suppressed/) }));
+  });
+
+  test("a VM added that way counts as an MLflow server for the firewall rules", () => {
+    const message = synthError({}, (stack) => {
+      stack.addOverride("resource.google_compute_instance.extra", {
+        name: "extra", machine_type: "e2-small", zone: "europe-west1-b", tags: ["extra"],
+        boot_disk: { initialize_params: { image: "debian-cloud/debian-12" } }, network_interface: [{ network: "default" }],
+        service_account: { email: "extra@acme-ml-prod.iam.gserviceaccount.com", scopes: ["cloud-platform"] },
+        metadata: { "enable-oslogin": "TRUE" }, shielded_instance_config: { enable_secure_boot: true },
+        metadata_startup_script: "pip install mlflow==3.18.0\nmlflow server --host 0.0.0.0 --port 7000",
+      });
+      stack.addOverride("resource.google_compute_firewall.extra", { name: "extra", network: "default", source_ranges: ["0.0.0.0/0"], target_tags: ["extra"], allow: [{ protocol: "tcp", ports: ["7000"] }] });
+    });
+    expect(message).toContain("MLF-FW-MLFLOW-WORLD (error) on google_compute_firewall.extra");
+    expect(message).toMatch(/tcp\/7000 \(the MLflow port\)/);
+  });
+
+  test("resources without a construct are out of scope when the aspect covers only a sub-construct", () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "scoped");
+    new GoogleProvider(stack, "google", { project: "acme-ml-prod", region: "europe-west1" });
+    stack.addOverride("resource.google_compute_firewall.debug_ssh", worldSshResource);
+    const store = new MlflowArtifactStore(stack, "ArtifactStore", { projectId: "acme-ml-prod", region: "europe-west1" });
+    Aspects.of(store).add(new MlflowChecks());
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test("the stack is synthesized once per check run (the performance budget)", () => {
+    const { stack } = newStack();
+    const spy = jest.spyOn(stack, "toTerraform");
+    Testing.synth(stack, true);
+    // One call by the checks, one by Testing.synth for its output.
+    expect(spy).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe("findings on the user's own resources are worded for those resources", () => {
+  test("a firewall rule the user added names itself as the user's, not the tracking server", () => {
+    const message = synthError({}, (stack) => {
+      new ComputeFirewall(stack, "Debug", { name: "debug", network: "default", sourceRanges: ["0.0.0.0/0"], allow: [{ protocol: "tcp", ports: ["8443"] }] });
+    });
+    expect(message).toContain("MLF-FW-WORLD (error) on google_compute_firewall.Debug [mlflow/Debug, a resource you added to the stack]: No firewall rule opens any port to the whole internet — found: allows tcp/8443 from 0.0.0.0/0");
+    expect(message).not.toMatch(/tracking server/);
+  });
+
+  test("no rule's title or why presents a resource as MLflow's own", () => {
+    for (const r of MLFLOW_RULES) {
+      expect({ id: r.id, text: `${r.title} ${r.why}` }).toEqual({ id: r.id, text: expect.not.stringMatching(/\bthe (tracking server|artifact bucket|backend store|MLflow VM)\b/) });
+    }
   });
 });

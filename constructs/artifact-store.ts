@@ -4,8 +4,9 @@ import { Construct } from "constructs";
 import { ITerraformDependable } from "cdktf";
 import { StorageBucket } from "@cdktf/provider-google/lib/storage-bucket";
 import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
-import { Validator, BUCKET_NAME, DEFAULT_NAME_PREFIX, intRange, checkCommonProps } from "../lib/validation";
+import { Validator, DEFAULT_NAME_PREFIX, checkCommonProps } from "../lib/validation";
 import { GrantBindings } from "../lib/private/grant-scope";
+import { checkArtifactStoreOptions } from "../lib/private/validate-artifact-store";
 
 /** What a tracking server needs from an artifact store. */
 export interface IMlflowArtifactStore {
@@ -87,15 +88,16 @@ export class MlflowArtifactStore extends Construct implements IMlflowArtifactSto
   constructor(scope: Construct, id: string, props: MlflowArtifactStoreProps) {
     super(scope, id);
     const name = props.bucketName ?? defaultBucketName(props.projectId, props.namePrefix ?? DEFAULT_NAME_PREFIX);
+    // Validated first: a location that is not a string would fail toUpperCase() below.
+    const v = new Validator();
+    checkCommonProps(v, props);
+    validateArtifactStoreOptions(v, props, name);
+    v.throwIfInvalid(this.node.path);
     this.location = (props.location ?? props.region).toUpperCase();
     this.versioning = props.versioning ?? true;
     this.forceDestroy = props.forceDestroy ?? false;
     this.noncurrentVersionRetentionDays = props.noncurrentVersionRetentionDays ?? 30;
     this.softDeleteRetentionDays = props.softDeleteRetentionDays ?? (this.versioning ? 0 : 7);
-    const v = new Validator();
-    checkCommonProps(v, props);
-    validateArtifactStoreOptions(v, props, name);
-    v.throwIfInvalid(this.node.path);
 
     this.bucket = new StorageBucket(this, "Resource", {
       project: props.projectId,
@@ -139,14 +141,7 @@ export function defaultBucketName(projectId: string, namePrefix: string): string
   return `${projectId}-${namePrefix}-artifacts`;
 }
 
-/** Checks the `artifactStore` options and the bucket name they lead to; adds every problem to `v`. */
+/** Checks the `artifactStore` options and the bucket name they lead to (rules in lib/private/validate-artifact-store.ts); adds every problem to `v`. */
 export function validateArtifactStoreOptions(v: Validator, props: MlflowArtifactStoreOptions, bucketName: string): void {
-  const namePath = props.bucketName !== undefined ? "artifactStore.bucketName" : "artifactStore.bucketName (derived from projectId and namePrefix)";
-  v.check(namePath, bucketName, BUCKET_NAME.test, BUCKET_NAME.expected);
-  v.check("artifactStore.location", props.location, (l: string) => /^[a-zA-Z]+[a-zA-Z0-9-]*[a-zA-Z0-9]$/.test(l), 'a GCS location such as "europe-west1", "EU" or "NAM4"');
-  v.check("artifactStore.noncurrentVersionRetentionDays", props.noncurrentVersionRetentionDays, intRange(1, 3650).test, intRange(1, 3650).expected);
-  // GCS accepts 0 or 7 to 90 days (604800-7776000 s; terraform-provider-google v6.50.0
-  // storage_bucket soft_delete_policy docs).
-  v.check("artifactStore.softDeleteRetentionDays", props.softDeleteRetentionDays,
-    (d: number) => d === 0 || intRange(7, 90).test(d), "0 (off) or a whole number of days from 7 to 90");
+  checkArtifactStoreOptions(v, props, bucketName);
 }

@@ -8,8 +8,9 @@ import { SqlDatabase } from "@cdktf/provider-google/lib/sql-database";
 import { SqlUser } from "@cdktf/provider-google/lib/sql-user";
 import type { IMlflowPrivateServicesNetwork } from "./network";
 import { IMlflowSecret, MlflowGeneratedSecret } from "./generated-secret";
-import { Validator, DEFAULT_NAME_PREFIX, SQL_TIER, POSTGRES_VERSIONS, oneOf, intRange, checkCommonProps } from "../lib/validation";
+import { Validator, DEFAULT_NAME_PREFIX, checkCommonProps } from "../lib/validation";
 import { defaultMaxConnections } from "../lib/connection-budget";
+import { checkDatabaseOptions } from "../lib/private/validate-database";
 
 /** What a tracking server needs from its backend database: where it is and how to log in. */
 export interface IMlflowBackendDatabase {
@@ -98,12 +99,6 @@ export interface MlflowDatabaseProps extends MlflowDatabaseOptions {
    */
   readonly network: IMlflowPrivateServicesNetwork;
 }
-
-/** PostgreSQL identifiers we accept for the database and the user: plain, lowercase. */
-const PG_IDENTIFIER = {
-  test: (v: string) => /^[a-z_][a-z0-9_]{0,62}$/.test(v) && !["postgres", "cloudsqlsuperuser", "cloudsqladmin"].includes(v),
-  expected: "a lowercase PostgreSQL identifier (letters, digits, underscores; up to 63; not a reserved Cloud SQL name)",
-};
 
 /** Cloud SQL PostgreSQL, private IP only; MLflow's backend store. */
 export class MlflowDatabase extends Construct implements IMlflowBackendDatabase {
@@ -232,16 +227,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
   }
 }
 
-/** Checks the `database` options; adds every problem to `v`. */
+/** Checks the `database` options (rules in lib/private/validate-database.ts); adds every problem to `v`. */
 export function validateDatabaseOptions(v: Validator, props: MlflowDatabaseOptions): void {
-  v.check("database.tier", props.tier, SQL_TIER.test, SQL_TIER.expected);
-  v.check("database.databaseVersion", props.databaseVersion, oneOf(POSTGRES_VERSIONS).test, `${oneOf(POSTGRES_VERSIONS).expected} (MLflow needs PostgreSQL)`);
-  v.check("database.availabilityType", props.availabilityType, oneOf(["ZONAL", "REGIONAL"]).test, oneOf(["ZONAL", "REGIONAL"]).expected);
-  v.check("database.diskSizeGb", props.diskSizeGb, intRange(10, 65536).test, intRange(10, 65536).expected);
-  v.check("database.databaseName", props.databaseName, PG_IDENTIFIER.test, PG_IDENTIFIER.expected);
-  v.check("database.userName", props.userName, PG_IDENTIFIER.test, PG_IDENTIFIER.expected);
-  v.check("database.maintenanceDay", props.maintenanceDay, intRange(1, 7).test, `${intRange(1, 7).expected} (1 is Monday, 7 Sunday)`);
-  // Cloud SQL for PostgreSQL accepts 14 to 262143 (cloud.google.com/sql/docs/postgres/flags).
-  v.check("database.maxConnections", props.maxConnections, intRange(14, 262143).test, intRange(14, 262143).expected);
-  v.check("database.maintenanceHour", props.maintenanceHour, intRange(0, 23).test, `${intRange(0, 23).expected} (UTC)`);
+  checkDatabaseOptions(v, props);
 }

@@ -2,7 +2,7 @@
 // a user's existing ones, the private-services-access peering that gives Cloud SQL a
 // private IP, and Cloud NAT so a VM without an external IP can still reach package mirrors.
 import { Construct } from "constructs";
-import { ITerraformDependable } from "cdktf";
+import { Fn, ITerraformDependable } from "cdktf";
 import { ComputeNetwork } from "@cdktf/provider-google/lib/compute-network";
 import { ComputeSubnetwork } from "@cdktf/provider-google/lib/compute-subnetwork";
 import { ComputeGlobalAddress } from "@cdktf/provider-google/lib/compute-global-address";
@@ -10,7 +10,9 @@ import { ServiceNetworkingConnection } from "@cdktf/provider-google/lib/service-
 import { ComputeRouter } from "@cdktf/provider-google/lib/compute-router";
 import { ComputeRouterNat } from "@cdktf/provider-google/lib/compute-router-nat";
 import { loadDataGoogleComputeSubnetwork } from "../lib/private/optional-providers";
-import { Validator, DEFAULT_NAME_PREFIX, NETWORK_REF, ipv4Cidr, checkCommonProps } from "../lib/validation";
+import { Validator, DEFAULT_NAME_PREFIX, checkCommonProps, isToken } from "../lib/validation";
+import { checkNetworkOptions } from "../lib/private/validate-network";
+import { parseNetworkRef } from "../lib/private/network-values";
 
 /**
  * What Cloud SQL needs from a network: where its private IP goes and when private services
@@ -46,21 +48,37 @@ export interface IMlflowNetwork extends IMlflowPrivateServicesNetwork {
 /** Network options of `MlflowTrackingStack` (`network` prop). */
 export interface MlflowNetworkOptions {
   /**
-   * Name or id of an existing VPC network to use instead of creating one (e.g. `default`).
+   * An existing VPC network of `projectId` to use instead of creating one: its name (e.g.
+   * `default`), its path `projects/<projectId>/global/networks/<name>`, its self link, or a
+   * Terraform reference to any of these (`vpc.name`, `vpc.id`, `vpc.selfLink`). A network of
+   * another project (Shared VPC) is refused: the firewall rules, the private services range
+   * and the router are created in `projectId`.
    * @default - a new VPC `${namePrefix}-vpc` is created
    */
   readonly existingNetwork?: string;
   /**
-   * Name or id of an existing subnetwork in `region` of `existingNetwork`.
-   * Requires `existingNetwork`.
+   * An existing subnetwork of `existingNetwork` in `region`: its name, its path
+   * `projects/<projectId>/regions/<region>/subnetworks/<name>`, its self link, or a Terraform
+   * reference to any of these. Requires `existingNetwork`.
    * @default - a new subnetwork `${namePrefix}-subnet` with `subnetCidr` is created
    */
   readonly existingSubnetwork?: string;
   /**
-   * Primary range of the subnetwork this construct creates (ignored with `existingSubnetwork`).
+   * Primary range of the subnetwork this construct creates (not allowed with
+   * `existingSubnetwork`): a private IPv4 range (RFC 1918 or RFC 6598), /8 to /29.
    * @default "10.20.0.0/24"
    */
   readonly subnetCidr?: string;
+  /**
+   * Check at plan time that `existingSubnetwork` has Private Google Access on (a
+   * postcondition on the subnetwork lookup): without it, a VM without an external IP reaches
+   * Cloud Storage and Secret Manager through Cloud NAT, billed per GiB for every artifact
+   * byte. Set it to `false` to accept that.
+   * @default - true for MlflowNetwork on its own; in MlflowTrackingStack true in private mode
+   * and false in public mode (the VM has an external IP, and Private Google Access has no
+   * effect on it)
+   */
+  readonly requirePrivateGoogleAccess?: boolean;
   /**
    * Create the private services access that gives Cloud SQL its private IP: an allocated
    * range `${namePrefix}-psa-range` and the peering with Google's service network. Set it
@@ -126,10 +144,11 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
     v.throwIfInvalid(this.node.path);
 
     if (props.existingNetwork !== undefined) {
-      this.networkName = lastSegment(props.existingNetwork);
-      this.networkId = props.existingNetwork.includes("/")
-        ? props.existingNetwork.replace(/^https:\/\/www\.googleapis\.com\/compute\/v1\//, "")
-        : `projects/${props.projectId}/global/networks/${props.existingNetwork}`;
+      // One form for every resource that refers to it: the name for firewall rules and the
+      // router, the id projects/<projectId>/global/networks/<name> for Cloud SQL and the peering
+      // (validation makes sure the network is one of projectId).
+      this.networkName = referenceName(props.existingNetwork, "network");
+      this.networkId = `projects/${props.projectId}/global/networks/${this.networkName}`;
     } else {
       const vpc = (this.network = new ComputeNetwork(this, "Resource", {
         project: props.projectId,
@@ -143,12 +162,15 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
 
     if (props.existingSubnetwork !== undefined) {
       const { DataGoogleComputeSubnetwork } = loadDataGoogleComputeSubnetwork();
+      // Looked up by project, region and name: the data source's self_link argument takes only a
+      // full https:// self link (tpgresource.GetLocationalResourcePropertiesFromSelfLinkString
+      // wants 9 path segments), so a projects/… path there fails at plan.
+      const name = referenceName(props.existingSubnetwork, "subnetwork");
       const existing = new DataGoogleComputeSubnetwork(this, "ExistingSubnetwork", {
         project: props.projectId,
         region: props.region,
-        ...(props.existingSubnetwork.includes("/")
-          ? { selfLink: props.existingSubnetwork }
-          : { name: props.existingSubnetwork }),
+        name,
+        lifecycle: (props.requirePrivateGoogleAccess ?? true) ? { postcondition: [privateGoogleAccessCondition(name, props.region)] } : undefined,
       });
       this.subnetworkId = existing.selfLink;
       this.subnetworkCidr = existing.ipCidrRange;
@@ -218,20 +240,37 @@ export class MlflowNetwork extends Construct implements IMlflowNetwork {
   }
 }
 
-function lastSegment(ref: string): string {
-  const parts = ref.split("/");
-  return parts[parts.length - 1];
+/**
+ * The name in a network or subnetwork reference. A literal is read by its form (validated
+ * before); a Terraform token may be a name, an id or a self link (`vpc.name`, `vpc.id`,
+ * `vpc.selfLink`), and its last path segment is the name in all three, so Terraform takes it:
+ * `element(reverse(split("/", ref)), 0)`.
+ */
+function referenceName(ref: string, kind: "network" | "subnetwork"): string {
+  if (isToken(ref)) return Fn.element(Fn.reverse(Fn.split("/", ref)), 0) as string;
+  const parsed = parseNetworkRef(ref, kind);
+  return "problem" in parsed ? ref : parsed.name;
 }
 
-/** Checks the `network` options; adds every problem to `v`. */
-export function validateNetworkOptions(v: Validator, props: MlflowNetworkOptions): void {
-  v.check("network.existingNetwork", props.existingNetwork, NETWORK_REF.test, NETWORK_REF.expected);
-  v.check("network.existingSubnetwork", props.existingSubnetwork, NETWORK_REF.test, NETWORK_REF.expected);
-  v.check("network.subnetCidr", props.subnetCidr, ipv4Cidr(8, 29).test, ipv4Cidr(8, 29).expected);
-  if (props.existingSubnetwork !== undefined && props.existingNetwork === undefined) {
-    v.fail("network.existingNetwork", undefined, "the network of network.existingSubnetwork (both are needed to use an existing subnetwork)");
-  }
-  if (props.existingSubnetwork !== undefined && props.subnetCidr !== undefined) {
-    v.fail("network.subnetCidr", props.subnetCidr, "no value when network.existingSubnetwork is set (the existing subnetwork keeps its own range)");
-  }
+/**
+ * Plan-time check that an existing subnetwork has Private Google Access: the value is known
+ * only once Terraform reads the subnetwork, so it is a postcondition on the lookup (Terraform
+ * 1.2+; `self` is the data source's result).
+ */
+function privateGoogleAccessCondition(name: string, region: string) {
+  const which = isToken(name) ? "The existing subnetwork" : `Subnetwork ${name}`;
+  const command = isToken(name) || isToken(region)
+    ? "gcloud compute networks subnets update <subnetwork> --region=<region> --enable-private-ip-google-access"
+    : `gcloud compute networks subnets update ${name} --region=${region} --enable-private-ip-google-access`;
+  return {
+    condition: "${self.private_ip_google_access}",
+    errorMessage: `${which} has Private Google Access off: the MLflow VM has no external IP, so every artifact byte to Cloud Storage ` +
+      `(and every Secret Manager call) would go through Cloud NAT, billed per GiB. Turn it on (${command}, or ` +
+      "private_ip_google_access = true on the subnetwork) and plan again; or set network.requirePrivateGoogleAccess to false to accept the NAT traffic.",
+  };
+}
+
+/** Checks the `network` options (rules in lib/private/validate-network.ts); adds every problem to `v`. */
+export function validateNetworkOptions(v: Validator, props: MlflowNetworkOptions & { projectId?: string; region?: string }): void {
+  checkNetworkOptions(v, props, { projectId: props.projectId, region: props.region });
 }

@@ -120,6 +120,13 @@ export interface MlflowAuthOptions {
   readonly basicAuth?: boolean;
   /** Permission of every user on what others created. @default "READ" */
   readonly defaultPermission?: MlflowPermission;
+  /**
+   * Acknowledge that public mode with `basicAuth: false` serves every API, deletes included,
+   * to anyone in `access.allowedSourceRanges`, with no login. Required (true) for that
+   * combination; not allowed otherwise.
+   * @default false
+   */
+  readonly allowUnauthenticatedAccess?: boolean;
 }
 
 /** Day-2 operations (`operations` prop). */

@@ -9,16 +9,13 @@ import { ComputeAddress } from "@cdktf/provider-google/lib/compute-address";
 import type { ComputeDisk } from "@cdktf/provider-google/lib/compute-disk";
 import { loadComputeDisk, loadDnsManagedZone, loadDnsRecordSet } from "../lib/private/optional-providers";
 import type { IMlflowNetwork } from "./network";
-import {
-  MlflowServerBase, MlflowServerBaseProps, MlflowAccessOptions, MlflowAuthOptions, validateRuntimeOptions,
-} from "./server-base";
+import { MlflowServerBase, MlflowServerBaseProps, MlflowAccessOptions, MlflowAuthOptions } from "./server-base";
 import { createFirewallRules, grantInstanceAccess, IAP_TCP_FORWARDING_RANGE } from "./private/vm-access";
 import { StartupScriptOptions, renderStartupScriptForTerraform } from "../lib/startup-script";
 import { ServerEndpoint } from "../lib/server-runtime";
 import { ConnectionPlan, checkConnectionBudget } from "../lib/connection-budget";
-import {
-  Validator, MACHINE_TYPE, BOOT_IMAGE, IAM_MEMBER, SOURCE_RANGE, PRIVATE_RANGE, DOMAIN, DNS_ZONE, intRange, oneOf,
-} from "../lib/validation";
+import { Validator } from "../lib/validation";
+import { checkServerOptions } from "../lib/private/validate-server";
 
 export { IAP_TCP_FORWARDING_RANGE, MlflowAccessOptions, MlflowAuthOptions };
 
@@ -363,57 +360,7 @@ export interface MlflowServerValidationInput extends MlflowVmServerOptions {
   readonly auth?: MlflowAuthOptions;
 }
 
-/** Checks `mlflowVersion`, `server`, `access` and `auth`; adds every problem to `v`. */
+/** Checks `mlflowVersion`, `server`, `access` and `auth` (rules in lib/private/validate-server.ts); adds every problem to `v`. */
 export function validateServerOptions(v: Validator, props: MlflowServerValidationInput): void {
-  const access = props.access ?? {};
-  const mode = access.mode ?? "private";
-  validateRuntimeOptions(v, props);
-  v.check("server.kind", props.kind, oneOf(["vm"]).test, oneOf(["vm"]).expected);
-  v.check("server.machineType", props.machineType, MACHINE_TYPE.test, MACHINE_TYPE.expected);
-  v.check("server.bootImage", props.bootImage, BOOT_IMAGE.test, BOOT_IMAGE.expected);
-  v.check("server.bootDiskSizeGb", props.bootDiskSizeGb, intRange(10, 65536).test, intRange(10, 65536).expected);
-  v.check("server.port", props.port, (p: number) => intRange(1024, 65535).test(p), `${intRange(1024, 65535).expected} (an unprivileged port)`);
-  v.check("server.workers", props.workers, intRange(1, 32).test, intRange(1, 32).expected);
-  v.check("access.mode", access.mode, oneOf(["private", "public"]).test,
-    `${oneOf(["private", "public"]).expected} with the VM kind ("iap" and "internal" are modes of server.kind "cloud-run")`);
-  (access.iapMembers ?? []).forEach((m, i) => v.check(`access.iapMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
-  (access.adminMembers ?? []).forEach((m, i) => v.check(`access.adminMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
-  (access.allowedSourceRanges ?? []).forEach((r, i) => v.check(`access.allowedSourceRanges[${i}]`, r, SOURCE_RANGE.test, SOURCE_RANGE.expected));
-  (access.internalSourceRanges ?? []).forEach((r, i) =>
-    v.check(`access.internalSourceRanges[${i}]`, r, PRIVATE_RANGE.test, PRIVATE_RANGE.expected));
-  if (access.internalSourceRanges !== undefined && access.internalSourceRanges.length === 0) {
-    v.fail("access.internalSourceRanges", access.internalSourceRanges, "at least one range, or no value (the server's own subnetwork)");
-  }
-  if (mode === "public") {
-    if ((access.allowedSourceRanges ?? []).length === 0) {
-      v.fail("access.allowedSourceRanges", access.allowedSourceRanges, 'at least one CIDR range in public mode (who may reach the server, e.g. ["203.0.113.0/24"])');
-    }
-    if (access.domain !== undefined) {
-      v.check("access.domain", access.domain, DOMAIN.test, DOMAIN.expected);
-      if (access.allowPlaintextHttp !== undefined) {
-        v.fail("access.allowPlaintextHttp", access.allowPlaintextHttp, "no value with access.domain (the server then speaks HTTPS only)");
-      }
-      if (props.port === 80 || props.port === 443) v.fail("server.port", props.port, "a port other than 80 and 443 (Caddy uses them)");
-    } else if (access.allowPlaintextHttp !== true) {
-      v.fail("access.allowPlaintextHttp", access.allowPlaintextHttp, "true in public mode without a domain, to acknowledge that passwords and data then cross the network unencrypted");
-    }
-  } else {
-    if (access.allowedSourceRanges !== undefined) {
-      v.fail("access.allowedSourceRanges", access.allowedSourceRanges, 'no value in private mode (nothing is reachable from the internet); use mode: "public"');
-    }
-    if (access.domain !== undefined) v.fail("access.domain", access.domain, 'no value in private mode (a domain needs mode: "public")');
-    if (access.allowPlaintextHttp !== undefined) v.fail("access.allowPlaintextHttp", access.allowPlaintextHttp, "no value in private mode (the IAP tunnel is encrypted)");
-  }
-  if (access.dnsZone !== undefined) {
-    v.check("access.dnsZone", access.dnsZone, DNS_ZONE.test, DNS_ZONE.expected);
-    if (access.domain === undefined || mode !== "public") {
-      v.fail("access.dnsZone", access.dnsZone, "no value without access.domain in public mode (the zone holds the domain's A record)");
-    }
-  }
-  if (access.privateDns !== undefined && access.privateDns !== false && (access.domain === undefined || mode !== "public")) {
-    v.fail("access.privateDns", access.privateDns, "no value without access.domain in public mode (the private zone resolves the domain inside the VPC)");
-  }
-  if (mode === "public" && access.iapMembers !== undefined && access.iapMembers.length > 0) {
-    v.fail("access.iapMembers", access.iapMembers, "no value in public mode (IAP tunnels to the MLflow port exist in private mode only)");
-  }
+  checkServerOptions(v, props);
 }

@@ -25,7 +25,7 @@ export { MlflowGeneratedSecret, MlflowGeneratedSecretProps, IMlflowSecret } from
 export { MlflowValidationError, ValidationProblem } from "./validation";
 export {
   MlflowChecks, MLFLOW_RULES, MlflowRule, MlflowRuleLevel, MlflowCompliance, MlflowRuleResult, MlflowSynthesizedResource,
-  MlflowStackFacts, MlflowServerFacts,
+  MlflowStackFacts, MlflowServerFacts, MlflowIamBinding,
 } from "./checks";
 export {
   renderStartupScript, renderMlflowUnit, renderBasicAuthIni, renderCaddyfile, serverArguments, unitEnvironment, StartupScriptOptions,

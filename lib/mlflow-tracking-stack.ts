@@ -27,6 +27,7 @@ import { loadBetaProvider } from "./private/optional-providers";
 import { defaultMaxConnections } from "./connection-budget";
 import { DEFAULT_SUBNET_CIDR } from "../constructs/network";
 import { DEFAULT_NAME_PREFIX, Validator, checkCommonProps, isToken } from "./validation";
+import { checkStackPropTypes, checkUniqueNames } from "./private/validate-stack";
 import { MlflowChecks } from "./checks";
 
 /** The `server` prop: the VM kind (default) or the Cloud Run kind, told apart by `kind`. */
@@ -146,12 +147,13 @@ export class MlflowTrackingStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: MlflowTrackingStackProps) {
     super(scope, id);
+    // First: nothing below may read a prop of the wrong type.
+    validateStackProps(this, props);
     this.kind = props.server?.kind ?? "vm";
     this.zone = props.zone ?? `${props.region}-b`;
     this.namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
     const labels = { ...(props.labels ?? {}) };
     const mode: MlflowAccessMode = props.access?.mode ?? (this.kind === "cloud-run" ? "iap" : "private");
-    validateStackProps(props, this.kind, this.zone, this.namePrefix, this.node.path);
 
     const providerConfig = { project: props.projectId, region: props.region, zone: this.zone };
     this.googleProvider = new GoogleProvider(this, "google", providerConfig);
@@ -181,9 +183,11 @@ export class MlflowTrackingStack extends TerraformStack {
       region: props.region,
       namePrefix: this.namePrefix,
       labels,
-      // Only a VM without an external IP (private mode) needs NAT to reach package mirrors;
+      // Only a VM without an external IP (private mode) needs NAT to reach package mirrors,
+      // and Private Google Access on an existing subnetwork so artifacts do not cross the NAT;
       // Cloud Run pulls through Artifact Registry and egresses privately only to Cloud SQL.
       enableNat: props.network?.enableNat ?? mode === "private",
+      requirePrivateGoogleAccess: props.network?.requirePrivateGoogleAccess ?? mode === "private",
     });
     this.database = new MlflowDatabase(this, "Database", {
       ...props.database,
@@ -330,15 +334,19 @@ const KIND_OPTIONS: Record<MlflowServerKind, { server: string[]; access: string[
 
 /**
  * Checks every prop of the stack and of the sub-constructs it builds, and throws one
- * MlflowValidationError listing all problems.
+ * MlflowValidationError listing all problems. Runtime types first (lib/private/validate-stack.ts),
+ * then the value rules of each options object on the well-typed values.
  */
-function validateStackProps(props: MlflowTrackingStackProps, kind: MlflowServerKind, zone: string, namePrefix: string, path: string): void {
+function validateStackProps(stack: MlflowTrackingStack, rawProps: MlflowTrackingStackProps): void {
   const v = new Validator();
-  checkCommonProps(v, { ...props, zone });
-  validateNetworkOptions(v, props.network ?? {});
+  const props = checkStackPropTypes(v, rawProps);
+  const namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
+  checkCommonProps(v, props);
+  validateNetworkOptions(v, { ...props.network, projectId: props.projectId, region: props.region });
   validateDatabaseOptions(v, props.database ?? {});
   const bucketName = props.artifactStore?.bucketName ?? defaultBucketName(props.projectId, namePrefix);
   validateArtifactStoreOptions(v, props.artifactStore ?? {}, bucketName);
+  const kind: MlflowServerKind = props.server?.kind === "cloud-run" ? "cloud-run" : "vm";
   v.check("server.kind", props.server?.kind, (k: string) => k === "vm" || k === "cloud-run", '"vm" or "cloud-run"');
   const other: MlflowServerKind = kind === "vm" ? "cloud-run" : "vm";
   const server = (props.server ?? {}) as Record<string, unknown>;
@@ -362,7 +370,11 @@ function validateStackProps(props: MlflowTrackingStackProps, kind: MlflowServerK
     validateServerOptions(v, { ...(props.server as MlflowVmServerOptions | undefined), ...runtime });
     if (!v.hasProblems) checkVmConnectionBudget(v, { ...(props.server as MlflowVmServerOptions | undefined), auth: props.auth }, maxConnections);
   }
-  v.throwIfInvalid(path);
+  const claimNames = checkUniqueNames(v, stack, {
+    projectId: props.projectId, namePrefix, bucketName, bucketNameGiven: props.artifactStore?.bucketName !== undefined,
+  });
+  v.throwIfInvalid(stack.node.path);
+  claimNames();
 }
 
 /**

@@ -1,7 +1,12 @@
 // Prop validation shared by the stack and the sub-constructs: one error class that
 // names the prop path, the bad value and what is accepted, and a collector that gathers
-// every problem of a construct before throwing (a user fixes them all in one go).
+// every problem of a construct before throwing (a user fixes them all in one go). Runtime
+// type checks (lib/private/shape.ts) run first, so the value rules below only ever see
+// values of the type they expect; GCP-specific value rules live in lib/private/*-values.ts.
 import { Token } from "cdktf";
+import { Shape, ShapeFields, checkShape, mapOf, object, string } from "./private/shape";
+import { CLIENT_RANGE_EXPECTED, blockOrReason, clientRangeProblem } from "./private/network-values";
+import { bootImageProblem } from "./private/vm-values";
 
 /** One rejected prop value. */
 export interface ValidationProblem {
@@ -24,7 +29,7 @@ export class MlflowValidationError extends Error {
   public readonly constructPath: string;
 
   constructor(constructPath: string, problems: readonly ValidationProblem[]) {
-    const lines = problems.map((p) => `  - ${p.path}: ${describe(p.value)} is not valid; expected ${p.expected}`);
+    const lines = problems.map((p) => `  - ${p.path}: ${describeValue(p.value)} is not valid; expected ${p.expected}`);
     super(`Invalid props for ${constructPath} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`);
     this.name = "MlflowValidationError";
     this.problems = problems;
@@ -33,9 +38,18 @@ export class MlflowValidationError extends Error {
   }
 }
 
-function describe(value: unknown): string {
+/** The value as the message shows it: JSON where possible, never a throw (cycles, bigints), at most 200 characters. */
+export function describeValue(value: unknown): string {
   if (value === undefined) return "(missing)";
-  return JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = typeof value === "function" ? "a function" : JSON.stringify(value) ?? String(value);
+  } catch {
+    // A construct or another object with cycles: name its class instead.
+    const name = (value as object)?.constructor?.name;
+    text = name ? `an instance of ${name}` : String(value);
+  }
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
 /** Whether a value is (or contains) a Terraform token, which cannot be checked at synth. */
@@ -58,9 +72,28 @@ export class Validator {
     if (!ok(value as never)) this.problems.push({ path, value, expected });
   }
 
+  /**
+   * Records a problem when `problem` returns one: the text of what would be accepted, with
+   * why this value is not. Tokens are never checked.
+   */
+  checkProblem(path: string, value: unknown, problem: (v: never) => string | undefined): void {
+    if (value === undefined || isToken(value)) return;
+    const expected = problem(value as never);
+    if (expected !== undefined) this.problems.push({ path, value, expected });
+  }
+
   /** Records a problem unconditionally (for prop combinations). */
   fail(path: string, value: unknown, expected: string): void {
     this.problems.push({ path, value, expected });
+  }
+
+  /**
+   * Checks the runtime type of `value` against `shape` (lib/private/shape.ts), records every
+   * mismatch under `path`, and returns the value without its ill-typed parts: run it before
+   * the value rules, and hand them what it returns.
+   */
+  typed<T>(path: string, value: T, shape: Shape): T | undefined {
+    return checkShape(this, path, value, shape) as T | undefined;
   }
 
   /** Records a problem when a required value is missing or empty. */
@@ -111,38 +144,10 @@ export const LABEL_VALUE = {
   expected: "a label value: at most 63 lowercase letters, digits, underscores or hyphens",
 };
 
-/** An IPv4 CIDR block with its prefix within [min, max]. */
-export function ipv4Cidr(min: number, max: number) {
-  return {
-    test: (v: string) => {
-      const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
-      if (!m) return false;
-      const octets = m.slice(1, 5).map(Number);
-      const prefix = Number(m[5]);
-      if (octets.some((o) => o > 255) || prefix < min || prefix > max) return false;
-      // host bits must be zero, or GCP rejects the range
-      const ip = ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
-      const hostBits = prefix === 0 ? 0xffffffff : (2 ** (32 - prefix)) - 1;
-      return (ip & hostBits) >>> 0 === 0;
-    },
-    expected: `an IPv4 CIDR block such as "10.20.0.0/24" with a prefix length from /${min} to /${max} and no host bits set`,
-  };
-}
-
-/** A source range for a firewall rule: IPv4 or IPv6 CIDR. */
+/** A source range for a firewall rule: an IPv4 or IPv6 CIDR block (parsed by lib/private/ip.ts). */
 export const SOURCE_RANGE = {
-  test: (v: string) => ipv4Cidr(0, 32).test(v) || /^[0-9a-fA-F:]+:[0-9a-fA-F:]*\/(\d{1,3})$/.test(v) && Number(v.split("/")[1]) <= 128,
-  expected: 'an IPv4 or IPv6 CIDR block such as "203.0.113.0/24"',
-};
-
-/** A private IPv4 range (RFC 1918, or 100.64.0.0/10 as GKE uses), for clients inside the VPC. */
-export const PRIVATE_RANGE = {
-  test: (v: string) => {
-    if (!ipv4Cidr(8, 32).test(v)) return false;
-    const [a, b] = v.split(/[./]/).map(Number);
-    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
-  },
-  expected: 'a private IPv4 range inside your network, such as "10.0.0.0/8" or "192.168.10.0/24" (RFC 1918 or 100.64.0.0/10, prefix /8 or longer)',
+  test: (v: string) => typeof blockOrReason(v) !== "string",
+  expected: 'an IPv4 or IPv6 CIDR block such as "203.0.113.0/24" or "2001:db8::/32", with no host bits set',
 };
 
 /** IAM members a human or a workload can be. */
@@ -182,12 +187,10 @@ export const MACHINE_TYPE = {
   expected: 'a Compute Engine machine type such as "e2-medium" or "n2-standard-4"',
 };
 
-/** Debian or Ubuntu images, as `project/family` or a full image path. */
+/** Boot images the startup script runs on (Debian 12 or 13; rules in lib/private/vm-values.ts). */
 export const BOOT_IMAGE = {
-  test: (v: string) =>
-    /^[a-z][a-z0-9-]*\/[a-z0-9][a-z0-9-]*$/.test(v) ||
-    /^projects\/[a-z][a-z0-9-]*\/global\/images\/(family\/)?[a-z0-9][a-z0-9-]*$/.test(v),
-  expected: 'an image as "project/family" (e.g. "debian-cloud/debian-12") or "projects/<p>/global/images/<image>"',
+  test: (v: string) => bootImageProblem(v) === undefined,
+  expected: 'a Debian 12 or 13 image such as "debian-cloud/debian-12"',
 };
 
 /** MLflow 3 releases from 3.5.0 on: the first with `--allowed-hosts` (the host check). */
@@ -239,11 +242,10 @@ export function oneOf<T extends string>(values: readonly T[]) {
   };
 }
 
-/** Resource names of the GCE/VPC kind (RFC 1035), or a full resource path. */
-export const NETWORK_REF = {
-  test: (v: string) =>
-    /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v) || /^(https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[a-z][a-z0-9-]*\/(global|regions\/[a-z0-9-]+)\/(networks|subnetworks)\/[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v),
-  expected: 'a network or subnetwork name (e.g. "default") or its full path "projects/<p>/global/networks/<name>"',
+/** A private IPv4 range inside your network (RFC 1918 or RFC 6598), for clients that reach the server directly. */
+export const PRIVATE_RANGE = {
+  test: (v: string) => clientRangeProblem(v) === undefined,
+  expected: CLIENT_RANGE_EXPECTED,
 };
 
 /** Props every construct of this library shares. */
@@ -255,13 +257,23 @@ export interface CommonProps {
   readonly labels?: Record<string, string>;
 }
 
+/** The runtime types of the props every construct shares. */
+export const COMMON_PROPS_FIELDS: ShapeFields<CommonProps> = {
+  projectId: string(),
+  region: string(),
+  zone: string(),
+  namePrefix: string(),
+  labels: mapOf(string()),
+};
+
 /** Checks the props every construct shares (project, region, zone, prefix, labels). */
-export function checkCommonProps(v: Validator, props: CommonProps): void {
+export function checkCommonProps(v: Validator, rawProps: CommonProps): void {
+  const props = v.typed("", rawProps, object("the construct's props", COMMON_PROPS_FIELDS, "ignore")) ?? ({} as CommonProps);
   v.required("projectId", props.projectId, PROJECT_ID.expected);
   v.check("projectId", props.projectId, PROJECT_ID.test, PROJECT_ID.expected);
   v.required("region", props.region, REGION.expected);
   v.check("region", props.region, REGION.test, REGION.expected);
-  if (props.zone !== undefined && !isToken(props.region)) {
+  if (props.zone !== undefined && props.region !== undefined && !isToken(props.region)) {
     v.check("zone", props.zone, (z: string) => z.startsWith(`${props.region}-`) && /^[a-z]+-[a-z]+[0-9]{1,2}-[a-z]$/.test(z),
       `a zone of region ${props.region}, such as "${props.region}-b"`);
   }

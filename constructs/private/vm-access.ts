@@ -8,6 +8,8 @@ import type { ComputeInstance } from "@cdktf/provider-google/lib/compute-instanc
 import {
   loadComputeInstanceIamMember, loadIapTunnelInstanceIamMember, loadServiceAccountIamMember,
 } from "../../lib/private/optional-providers";
+import { MlflowChecks } from "../../lib/checks/mlflow-checks";
+import { ACME_CHALLENGE_REASON } from "../../lib/checks/fw-world";
 
 /** Source range of IAP TCP forwarding (cloud.google.com/iap/docs/using-tcp-forwarding). */
 export const IAP_TCP_FORWARDING_RANGE = "35.235.240.0/20";
@@ -80,13 +82,15 @@ export function createFirewallRules(scope: Construct, o: VmFirewallOptions): voi
     // Let's Encrypt validates from addresses it does not publish, so the HTTP-01 challenge
     // port must be open to the internet. Caddy serves only the challenge and a redirect
     // to HTTPS there; MLflow is never reachable on it.
-    new ComputeFirewall(scope, "AcmeIngress", {
+    const acme = new ComputeFirewall(scope, "AcmeIngress", {
       ...common,
       name: `${o.namePrefix}-allow-acme`,
       description: "HTTP for the Let's Encrypt HTTP-01 challenge and the redirect to HTTPS (Caddy)",
       sourceRanges: ["0.0.0.0/0"],
       allow: [{ protocol: "tcp", ports: ["80"] }],
     });
+    // A built-in suppression, reported and recorded like any other (lib/checks/fw-world.ts).
+    MlflowChecks.suppress(acme, "MLF-FW-WORLD", ACME_CHALLENGE_REASON);
   }
 }
 

@@ -7,7 +7,7 @@ export const fwAllPortsWorld: MlflowRule = {
   id: "MLF-FW-ALL-PORTS-WORLD",
   level: "error",
   title: "No firewall rule opens every port to the whole internet",
-  why: "Protocol \"all\", or TCP/UDP without a port list, from 0.0.0.0/0 or ::/0 exposes every service on the targeted VMs (the MLflow port, SSH, anything started later) to the internet.",
+  why: "Protocol \"all\", or TCP/UDP without a port list, from the whole internet (0.0.0.0/0, ::/0, or ranges that cover it together, such as 0.0.0.0/1 + 128.0.0.0/1) exposes every service on the targeted VMs (the MLflow port, SSH, anything started later) to the internet.",
   howToFix: "List the protocol and ports a rule is for, and the source ranges that need them; MlflowTrackingServer opens only the MLflow port (and SSH from IAP).",
   resourceTypes: ["google_compute_firewall"],
   check(resource) {

@@ -9,7 +9,7 @@ import { bool } from "./private/json";
 export const gcsForceDestroy: MlflowRule = {
   id: "MLF-GCS-FORCE-DESTROY",
   level: "warning",
-  title: "The artifact bucket is not force-destroyed",
+  title: "A bucket is not force-destroyed",
   why: "With force_destroy, destroying or replacing the bucket deletes every object in it first; without it, Terraform stops at a non-empty bucket and the artifacts survive a mistake.",
   howToFix: "Keep artifactStore.forceDestroy at its default (false); empty the bucket by hand when you really mean to delete it.",
   resourceTypes: ["google_storage_bucket"],

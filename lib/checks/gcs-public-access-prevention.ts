@@ -6,7 +6,7 @@ import { isReference } from "./private/json";
 export const gcsPublicAccessPrevention: MlflowRule = {
   id: "MLF-GCS-PUBLIC-ACCESS-PREVENTION",
   level: "error",
-  title: "The artifact bucket enforces public access prevention",
+  title: "A bucket enforces public access prevention",
   why: 'With "inherited" (the default outside an organization policy) one IAM grant to allUsers or allAuthenticatedUsers publishes every model and artifact; "enforced" makes such grants fail.',
   howToFix: 'Set public_access_prevention = "enforced" (MlflowArtifactStore does).',
   resourceTypes: ["google_storage_bucket"],

@@ -6,7 +6,7 @@ import { bool } from "./private/json";
 export const gcsUniformAccess: MlflowRule = {
   id: "MLF-GCS-UNIFORM-ACCESS",
   level: "error",
-  title: "The artifact bucket uses uniform bucket-level access",
+  title: "A bucket uses uniform bucket-level access",
   why: "Without uniform access, per-object ACLs can make single artifacts (models, datasets) readable by anyone they name, including allUsers, unseen by a review of the bucket's IAM.",
   howToFix: "Set uniform_bucket_level_access = true (MlflowArtifactStore does).",
   resourceTypes: ["google_storage_bucket"],

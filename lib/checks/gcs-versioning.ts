@@ -9,8 +9,8 @@ import { at, bool } from "./private/json";
 export const gcsVersioning: MlflowRule = {
   id: "MLF-GCS-VERSIONING",
   level: "warning",
-  title: "The artifact bucket keeps object versions",
-  why: "MLflow runs and the model registry point at artifact paths; without versioning an overwrite or a delete (by a client through the server, or by a lifecycle rule) cannot be undone.",
+  title: "A bucket keeps object versions",
+  why: "Without versioning an overwrite or a delete (by a client, or by a lifecycle rule) cannot be undone; for MLflow's artifact bucket that loses the files runs and the model registry point at.",
   howToFix: "Keep artifactStore.versioning at its default (true), i.e. versioning { enabled = true }; noncurrent versions expire after artifactStore.noncurrentVersionRetentionDays.",
   resourceTypes: ["google_storage_bucket"],
   check(resource) {

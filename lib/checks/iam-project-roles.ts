@@ -1,7 +1,7 @@
 // MLF-IAM-PROJECT-ROLES: a service account of this deployment gets roles on the one bucket
 // and the few secrets it uses, never on the whole project.
 import { MlflowRule, compliant, nonCompliant, notCheckable } from "./rule";
-import { isReference, stringList } from "./private/json";
+import { grantsOf, iamTypes, serviceAccountsAmong } from "./private/iam";
 
 /** Roles that, granted on the project, reach far beyond what an MLflow server needs. */
 export const BROAD_PROJECT_ROLES: Readonly<Record<string, string>> = {
@@ -14,32 +14,25 @@ export const BROAD_PROJECT_ROLES: Readonly<Record<string, string>> = {
   "roles/storage.objectUser": "read, write and delete on every object of every bucket of the project",
 };
 
-/** A member that is a service account, as written or as a reference to one. */
-function isServiceAccountMember(member: string): boolean | "reference" {
-  if (/^(deleted:)?serviceAccount:/.test(member)) return true;
-  if (/^\$\{(data\.)?google_service_account\.[\w-]+\.member\}$/.test(member)) return true;
-  if (isReference(member) && !/^(user|group|domain|principal\w*):/.test(member)) return "reference";
-  return false;
-}
-
 export const iamProjectRoles: MlflowRule = {
   id: "MLF-IAM-PROJECT-ROLES",
   level: "error",
   title: "No service account gets owner, editor, or secret or storage admin roles on the whole project",
-  why: "A project-wide grant of these roles lets the tracking server (or whoever runs code on it) read every secret or bucket of the project, or change anything in it, instead of its own bucket and secrets.",
+  why: "A project-wide grant of these roles lets the service account (and whoever runs code as it, such as anyone who gets code onto a VM that uses it) read every secret or bucket of the project, or change anything in it, instead of the few it needs.",
   howToFix: "Grant on the resource instead: roles/storage.objectUser on the artifact bucket (MlflowArtifactStore.grantReadWrite) and roles/secretmanager.secretAccessor on each secret (IMlflowSecret.grantAccess); keep project-wide grants to roles such as roles/logging.logWriter.",
-  resourceTypes: ["google_project_iam_member", "google_project_iam_binding"],
-  check(resource) {
-    const role = resource.config.role;
-    if (isReference(role)) return notCheckable("role");
+  resourceTypes: iamTypes("project"),
+  check(resource, facts) {
+    const grants = grantsOf(resource, facts);
+    if (grants === "reference") return notCheckable("role, members or policy_data");
+    const found: string[] = [];
+    let unknown = false;
     // Narrow project-wide roles (log and metric writer) are what a server should get there.
-    if (typeof role !== "string" || !(role in BROAD_PROJECT_ROLES)) return compliant();
-    const members = resource.type === "google_project_iam_member"
-      ? stringList(resource.config.member)
-      : stringList(resource.config.members);
-    const kinds = members.map((m) => [m, isServiceAccountMember(m)] as const);
-    const accounts = kinds.filter(([, kind]) => kind === true).map(([m]) => m);
-    if (accounts.length > 0) return nonCompliant(`${role} (${BROAD_PROJECT_ROLES[role]}) on the project for ${accounts.join(", ")}`);
-    return kinds.some(([, kind]) => kind === "reference") ? notCheckable("member") : compliant();
+    for (const grant of grants.filter((g) => g.role in BROAD_PROJECT_ROLES)) {
+      const { accounts, unknown: someUnknown } = serviceAccountsAmong(grant.members);
+      if (accounts.length > 0) found.push(`${grant.role} (${BROAD_PROJECT_ROLES[grant.role]}) on the project for ${accounts.join(", ")}`);
+      unknown ||= someUnknown;
+    }
+    if (found.length > 0) return nonCompliant(found.join("; "));
+    return unknown ? notCheckable("member") : compliant();
   },
 };

@@ -3,5 +3,5 @@ export { MlflowChecks } from "./mlflow-checks";
 export { MLFLOW_RULES } from "./rules";
 export {
   MlflowRule, MlflowRuleLevel, MlflowCompliance, MlflowRuleResult, MlflowSynthesizedResource, MlflowStackFacts,
-  MlflowServerFacts,
+  MlflowServerFacts, MlflowIamBinding,
 } from "./rule";

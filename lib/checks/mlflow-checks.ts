@@ -16,7 +16,9 @@
 // So the aspect only marks which resources are in scope, and the rules run in a validation
 // of the stack (step 2), on the stack's own stack.toTerraform() output. There every aspect
 // has already run, so each resource is judged exactly as cdk.tf.json will hold it
-// (including changes other aspects, addOverride or stack.addOverride made), and an error
+// (including changes other aspects, addOverride or stack.addOverride made; a resource that
+// exists only through stack.addOverride("resource.<type>.<name>", …) is judged too when the
+// aspect covers the stack, reported by its address), and an error
 // fails app.synth() (also under `cdktf synth`), Testing.fullSynth and
 // Testing.synth(stack, true) alike, with one message listing every finding. Error
 // annotations alone would not do: under the CLI they do not stop the app (step 3), and
@@ -26,10 +28,11 @@
 import { IConstruct } from "constructs";
 import { Annotations, IAspect, TerraformResource, TerraformStack } from "cdktf";
 import { Validator, oneOf } from "../validation";
-import { MlflowRule, MlflowServerFacts, MlflowStackFacts, MlflowSynthesizedResource, VM_TYPES } from "./rule";
+import { MlflowRule, MlflowServerFacts, MlflowStackFacts, MlflowSynthesizedResource } from "./rule";
 import { MLFLOW_RULES } from "./rules";
 import { JsonObject, block, isObject } from "./private/json";
 import { serverFacts } from "./private/server";
+import { iamPolicyFacts } from "./private/iam";
 
 /** Node metadata type under which suppressions are kept on the construct they were made on. */
 const SUPPRESSION_METADATA = "cdktf-mlflow-gcp/checks-suppression";
@@ -46,19 +49,27 @@ interface Suppression {
 interface StackState {
   /** Resources some MlflowChecks aspect visited. */
   readonly resources: Set<TerraformResource>;
+  /**
+   * Whether an aspect visited the stack itself: then resources in its JSON that no construct
+   * stands for (added with stack.addOverride("resource.<type>.<name>", …)) are in scope too.
+   */
+  stackInScope: boolean;
 }
 
 /**
  * Applies the MlflowChecks rules (MLFLOW_RULES) to every Terraform resource below the scope
- * it is added to. `MlflowTrackingStack` adds it to itself; for a stack built from the
- * sub-constructs, add it yourself:
+ * it is added to, as the stack's final JSON holds it; added to a whole stack, it also judges
+ * resources that exist only through `stack.addOverride("resource.<type>.<name>", …)`.
+ * `MlflowTrackingStack` adds it to itself; for a stack built from the sub-constructs, add it
+ * yourself:
  *
  * ```ts
  * Aspects.of(stack).add(new MlflowChecks());
  * ```
  *
  * Findings of `error` rules fail synth with one message that lists each one (rule id,
- * resource address, construct path, what was found, why it matters, how to fix it);
+ * resource address, construct path and whose resource it is, what was found, why it
+ * matters, how to fix it);
  * findings of `warning` rules become cdktf warning annotations. The checks run among the
  * stack's validations, so an App with `skipValidation: true` skips them too.
  */
@@ -70,6 +81,7 @@ export class MlflowChecks implements IAspect {
    * annotation.
    *
    * @param construct a resource, a sub-construct (e.g. `stack.database`) or a whole stack
+   *   (the scope of resources added with stack.addOverride)
    * @param ruleId a rule id from MLFLOW_RULES, e.g. `MLF-GCS-VERSIONING`
    * @param reason why the finding is acceptable here: at least 10 characters
    * @throws MlflowValidationError for an unknown rule id or a missing or too short reason
@@ -88,6 +100,7 @@ export class MlflowChecks implements IAspect {
   }
 
   public visit(node: IConstruct): void {
+    if (TerraformStack.isStack(node)) stateOf(node).stackInScope = true;
     if (!TerraformResource.isTerraformResource(node)) return;
     stateOf(TerraformStack.of(node)).resources.add(node);
   }
@@ -97,32 +110,50 @@ function stateOf(stack: TerraformStack): StackState {
   const holder = stack as unknown as { [STATE]?: StackState };
   const existing = holder[STATE];
   if (existing) return existing;
-  const state: StackState = { resources: new Set() };
+  const state: StackState = { resources: new Set(), stackInScope: false };
   Object.defineProperty(stack, STATE, { value: state, enumerable: false });
   stack.node.addValidation({ validate: () => runChecks(stack, state) });
   return state;
 }
 
 /**
- * The resource as cdk.tf.json will hold it, picked from the stack's own Terraform JSON: so
- * escape hatches on the resource (addOverride) and on the stack (stack.addOverride on a
- * resource path) are both applied, and references are resolved exactly as in the file.
+ * Every resource as cdk.tf.json will hold it, from the stack's own Terraform JSON: escape
+ * hatches on a resource (addOverride) and on the stack (stack.addOverride, including whole
+ * resources added that way) are applied, and references are resolved exactly as in the file.
  */
-function synthesizedResource(stackJson: JsonObject, resource: TerraformResource): MlflowSynthesizedResource | undefined {
-  const byType = block(block(stackJson.resource)?.[resource.terraformResourceType]);
-  const config = byType?.[resource.friendlyUniqueId];
-  if (!isObject(config)) return undefined; // moved away (moveTo): no resource block of its own
-  const withoutMetadata = { ...config };
-  delete withoutMetadata["//"];
-  return { type: resource.terraformResourceType, name: resource.friendlyUniqueId, config: withoutMetadata };
+function synthesizedResources(stackJson: JsonObject): MlflowSynthesizedResource[] {
+  const out: MlflowSynthesizedResource[] = [];
+  for (const [type, byName] of Object.entries(block(stackJson.resource) ?? {})) {
+    if (!isObject(byName)) continue;
+    for (const [name, config] of Object.entries(byName)) {
+      if (!isObject(config)) continue;
+      const withoutMetadata = { ...config };
+      delete withoutMetadata["//"];
+      out.push({ type, name, config: withoutMetadata });
+    }
+  }
+  return out;
+}
+
+/** Where a finding sits, for messages, annotations and suppressions. */
+interface Subject {
+  readonly resource: MlflowSynthesizedResource;
+  /** The construct behind it; undefined for a resource added with stack.addOverride. */
+  readonly construct?: TerraformResource;
+  readonly address: string;
+}
+
+/** The constructs a suppression can be on: the resource's scopes, or the stack (and above) for one without a construct. */
+function scopesOf(subject: Subject, stack: TerraformStack): IConstruct[] {
+  return subject.construct ? [...subject.construct.node.scopes].reverse() : [...stack.node.scopes].reverse();
 }
 
 /** The suppression of `ruleId` nearest to the resource (on it or on an enclosing construct). */
-function suppressionOf(resource: TerraformResource, ruleId: string): { suppression: Suppression; scope: string } | undefined {
-  for (const scope of [...resource.node.scopes].reverse()) {
+function suppressionOf(scopes: readonly IConstruct[], ruleId: string): { suppression: Suppression; scope: string } | undefined {
+  for (const scope of scopes) {
     for (const entry of scope.node.metadata) {
       if (entry.type === SUPPRESSION_METADATA && (entry.data as Suppression).ruleId === ruleId) {
-        return { suppression: entry.data as Suppression, scope: scope.node.path };
+        return { suppression: entry.data as Suppression, scope: scope.node.path || "<app>" };
       }
     }
   }
@@ -137,56 +168,99 @@ function annotate(construct: IConstruct, level: "warning" | "info", message: str
   else Annotations.of(construct).addInfo(message);
 }
 
-function describe(rule: MlflowRule, address: string, path: string, detail: string | undefined): string {
-  return `${rule.id} (${rule.level}) on ${address} [${path}]: ${rule.title}${detail ? ` — found: ${detail}` : ""}` +
+/** Construct ids of this library's constructs, to tell its resources from the user's own. */
+const LIBRARY_CONSTRUCTS = ["MlflowNetwork", "MlflowDatabase", "MlflowArtifactStore", "MlflowTrackingServer", "MlflowGeneratedSecret", "MlflowCloudRunServer"];
+
+/**
+ * Whose resource it is, for the finding: one of this library's constructs, one the user added
+ * to the stack, or one added with stack.addOverride (no construct). A rule firing on the
+ * user's own firewall rule or bucket must not read as if it were about the tracking server.
+ */
+function owner(subject: Subject): string {
+  if (!subject.construct) return "added with stack.addOverride, no construct";
+  const path = subject.construct.node.path;
+  const parent = [...subject.construct.node.scopes].reverse().map(libraryClassOf).find((name) => name !== undefined);
+  return parent ? `${path}, created by ${parent}` : `${path}, a resource you added to the stack`;
+}
+
+/** The library construct class a construct is (or extends), if any. */
+function libraryClassOf(construct: IConstruct): string | undefined {
+  for (let proto = Object.getPrototypeOf(construct); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    const name = proto.constructor?.name;
+    if (LIBRARY_CONSTRUCTS.includes(name)) return name;
+  }
+  return undefined;
+}
+
+function describe(rule: MlflowRule, subject: Subject, detail: string | undefined): string {
+  return `${rule.id} (${rule.level}) on ${subject.address} [${owner(subject)}]: ${rule.title}${detail ? ` — found: ${detail}` : ""}` +
     `\n      why: ${rule.why}\n      how to fix: ${rule.howToFix}`;
 }
 
-/** The validation: runs every rule on every resource in scope; returns the error findings as one message. */
+/** Today as YYYY-MM-DD (UTC), for rules about dates. */
+const today = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * The validation: runs every rule on every resource of the stack's final JSON that is in
+ * scope (visited by an MlflowChecks aspect, or added with stack.addOverride to a stack the
+ * aspect covers); returns the error findings as one message. One stack.toTerraform() per run.
+ */
 function runChecks(stack: TerraformStack, state: StackState): string[] {
-  // Construct order (stable messages); resources of a nested stack belong to that stack.
-  const resources = stack.node.findAll()
-    .filter((c): c is TerraformResource => TerraformResource.isTerraformResource(c) && TerraformStack.of(c) === stack);
   const stackJson = stack.toTerraform() as JsonObject;
-  const synthesized = new Map<TerraformResource, MlflowSynthesizedResource>();
-  for (const resource of resources) {
-    // Facts come from every VM of the stack, also outside the checked scope: a firewall
-    // rule in scope is judged against every MLflow server it can reach.
-    if (!state.resources.has(resource) && !(VM_TYPES as readonly string[]).includes(resource.terraformResourceType)) continue;
-    const s = synthesizedResource(stackJson, resource);
-    if (s) synthesized.set(resource, s);
+  const resources = synthesizedResources(stackJson);
+  // Construct order (stable messages); resources of a nested stack belong to that stack.
+  const constructs = stack.node.findAll()
+    .filter((c): c is TerraformResource => TerraformResource.isTerraformResource(c) && TerraformStack.of(c) === stack);
+  const byAddress = new Map(resources.map((r) => [`${r.type}.${r.name}`, r]));
+  const subjects: Subject[] = [];
+  const claimed = new Set<string>();
+  for (const construct of constructs) {
+    const address = `${construct.terraformResourceType}.${construct.friendlyUniqueId}`;
+    const resource = byAddress.get(address);
+    if (!resource) continue; // moved away (moveTo): no resource block of its own
+    claimed.add(address);
+    if (state.resources.has(construct)) subjects.push({ resource, construct, address });
   }
+  if (state.stackInScope) {
+    for (const [address, resource] of byAddress) if (!claimed.has(address)) subjects.push({ resource, address });
+  }
+  // Facts come from every resource of the stack, also outside the checked scope: a firewall
+  // rule in scope is judged against every MLflow server it can reach.
   const facts: MlflowStackFacts = {
-    servers: [...synthesized.values()].map(serverFacts).filter((f): f is MlflowServerFacts => f !== undefined),
+    servers: resources.map(serverFacts).filter((f): f is MlflowServerFacts => f !== undefined),
+    iamPolicies: iamPolicyFacts(block(stackJson.data)),
+    today: today(),
   };
 
   const errors: string[] = [];
-  for (const resource of resources) {
-    const res = synthesized.get(resource);
-    if (!res || !state.resources.has(resource)) continue;
-    const address = `${res.type}.${res.name}`;
+  for (const subject of subjects) {
+    const { resource: res, address } = subject;
+    const annotated: IConstruct = subject.construct ?? stack;
     const suppressed: Array<{ rule_id: string; reason: string; suppressed_on: string }> = [];
     for (const rule of MLFLOW_RULES) {
       if (!rule.resourceTypes.includes(res.type)) continue;
       const result = rule.check(res, facts);
       if (result.notCheckable) {
-        annotate(resource, "info", `${rule.id} on ${address}: ${result.detail}`);
+        annotate(annotated, "info", `${rule.id} on ${address}: ${result.detail}`);
         continue;
       }
       if (result.compliance !== "non-compliant") continue;
-      const found = suppressionOf(resource, rule.id);
+      const found = suppressionOf(scopesOf(subject, stack), rule.id);
       if (found) {
         suppressed.push({ rule_id: rule.id, reason: found.suppression.reason, suppressed_on: found.scope });
-        annotate(resource, "info", `${rule.id} on ${address} is suppressed (on ${found.scope}): ${found.suppression.reason}`);
+        annotate(annotated, "info", `${rule.id} on ${address} is suppressed (on ${found.scope}): ${found.suppression.reason}`);
       } else if (rule.level === "error") {
-        errors.push(describe(rule, address, resource.node.path, result.detail));
+        errors.push(describe(rule, subject, result.detail));
       } else {
-        annotate(resource, "warning", describe(rule, address, resource.node.path, result.detail).replace(/\n\s+/g, " | "));
+        annotate(annotated, "warning", describe(rule, subject, result.detail).replace(/\n\s+/g, " | "));
       }
     }
     // The audit trail in cdk.tf.json: which finding was accepted, why, and where. Only
     // resources with a suppressed finding get it, so other resources' JSON is unchanged.
-    if (suppressed.length > 0) resource.addOverride("//.mlflow_checks", { suppressed });
+    if (suppressed.length > 0) {
+      if (subject.construct) subject.construct.addOverride("//.mlflow_checks", { suppressed });
+      else stack.addOverride(`resource.${res.type}.${res.name}.//.mlflow_checks`, { suppressed });
+    }
   }
   if (errors.length === 0) return [];
   return [

@@ -56,10 +56,28 @@ export interface MlflowServerFacts {
   readonly serviceAccountEmail?: string;
 }
 
+/** One role granted to members, as a policy document lists it. */
+export interface MlflowIamBinding {
+  readonly role: string;
+  readonly members: readonly string[];
+}
+
 /** Facts about the whole stack that a rule may use next to the resource it judges. */
 export interface MlflowStackFacts {
   /** Every VM or instance template in the stack whose startup script runs `mlflow server`. */
   readonly servers: readonly MlflowServerFacts[];
+  /**
+   * The bindings of each `data.google_iam_policy` of the stack, by its name: what an
+   * `*_iam_policy` resource grants when its policy_data refers to one.
+   * @default - none
+   */
+  readonly iamPolicies?: Readonly<Record<string, readonly MlflowIamBinding[]>>;
+  /**
+   * The day the checks run, as YYYY-MM-DD (UTC): rules about dates (a database version in
+   * paid extended support) compare with it, and stay pure functions of their input.
+   * @default - the rules that need it report nothing
+   */
+  readonly today?: string;
 }
 
 /** One policy rule. */

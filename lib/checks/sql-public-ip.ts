@@ -7,7 +7,7 @@ export const sqlPublicIp: MlflowRule = {
   id: "MLF-SQL-PUBLIC-IP",
   level: "error",
   title: "Cloud SQL has no public IPv4 address",
-  why: "A public IP puts the PostgreSQL login of the backend store on the internet; only the private IP inside the VPC is needed, since the tracking server is the only client.",
+  why: "A public IP puts the database login on the internet; clients in the VPC need only the private IP (an MLflow backend store has a single client, its tracking server).",
   howToFix: "Set settings.ip_configuration.ipv4_enabled = false and give the instance a private_network (MlflowDatabase does both; remove any addOverride that turns ipv4_enabled on).",
   resourceTypes: ["google_sql_database_instance"],
   check(resource) {

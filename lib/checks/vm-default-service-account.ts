@@ -7,7 +7,7 @@ export const vmDefaultServiceAccount: MlflowRule = {
   id: "MLF-VM-DEFAULT-SA",
   level: "error",
   title: "The VM runs as a dedicated service account, not the default Compute Engine one",
-  why: "The default Compute Engine service account (<project-number>-compute@developer.gserviceaccount.com) holds Editor on the project in most projects, so anyone who gets code running on the MLflow VM (a malicious artifact, a pip package) could change or delete almost anything in the project.",
+  why: "The default Compute Engine service account (<project-number>-compute@developer.gserviceaccount.com) holds Editor on the project in most projects, so anyone who gets code running on the VM (on an MLflow server: a malicious artifact or pip package) could change or delete almost anything in the project.",
   howToFix: "Give the VM a service_account block whose email is a google_service_account created for it, with scopes [\"cloud-platform\"] and narrow IAM grants (MlflowTrackingServer does).",
   resourceTypes: VM_TYPES,
   check(resource) {

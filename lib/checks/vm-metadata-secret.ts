@@ -1,6 +1,9 @@
 // MLF-VM-METADATA-SECRET: instance metadata (the startup script included) is readable by
 // every process on the VM through the metadata server and by anyone with
 // compute.instances.get on the project; secrets are fetched from Secret Manager at boot.
+// Found by value (a generated password, a secret version, a literal `PASSWORD=…`, a URL with
+// a password) and by key name (`db-password`, `api_key`: a secret may be any string, so only
+// its name gives it away).
 import { MlflowRule, VM_TYPES, compliant, nonCompliant, notCheckable } from "./rule";
 import { JsonObject, interpolations, isReference, stringMap } from "./private/json";
 
@@ -24,6 +27,38 @@ const URL_CREDENTIALS = /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:([^\s@/'"]+)@/gi;
  */
 function isLiteral(value: string): boolean {
   return value.length >= 4 && !/^[$@{<%(`]/.test(value);
+}
+
+/** Words that make a metadata key a secret's name. */
+const SECRET_WORDS = ["password", "passwd", "pwd", "secret", "token", "credential", "credentials", "apikey", "privatekey", "passphrase"];
+/** Two-word secrets: api-key, private-key, access-key, secret-key, client-secret, auth-token. */
+const SECRET_PAIRS = [["api", "key"], ["private", "key"], ["access", "key"], ["secret", "key"], ["client", "secret"], ["auth", "token"]];
+/** A last word that makes the key name a thing, not hold it: db-password-name, token-file, … */
+const NAMING_WORDS = ["name", "id", "ref", "path", "file", "uri", "url", "version", "location"];
+
+/**
+ * Whether a metadata key is named like a secret value (`db-password`, `api_key`,
+ * `flask-secret-key`), as opposed to naming where one is (`db-password-secret`: the Secret
+ * Manager secret holding it; `token-file`, `password-secret-name`).
+ */
+export function secretKeyName(key: string): boolean {
+  const words = key.toLowerCase().split(/[-_.\s]+/).filter(Boolean);
+  const last = words[words.length - 1];
+  if (last === undefined || NAMING_WORDS.includes(last)) return false;
+  const isSecretWord = (w: string) => SECRET_WORDS.includes(w);
+  // "<password|token|key…>-secret": the name of the secret that holds it.
+  if (last === "secret" && words.slice(0, -1).some((w) => isSecretWord(w) || w === "key")) return false;
+  if (words.some(isSecretWord)) return true;
+  return SECRET_PAIRS.some(([a, b]) => words.some((w, i) => w === a && words[i + 1] === b));
+}
+
+/** Why a metadata value under a secret-named key is a secret: anything but empty, a switch, or a secret's name. */
+function valueUnderSecretKey(value: string): string | undefined {
+  const v = value.trim();
+  if (v === "" || /^(true|false|yes|no|on|off|0|1)$/i.test(v)) return undefined;
+  // A reference to the secret itself (its id or name), not to its value.
+  if (/^\$\{google_secret_manager_secret\.[\w-]+\.(secret_id|id|name)\}$/.test(v)) return undefined;
+  return isReference(v) ? "a value from another resource" : "a literal value";
 }
 
 /** Why a text holds a secret, or undefined. */
@@ -60,6 +95,12 @@ export const vmMetadataSecret: MlflowRule = {
       const why = secretIn(text);
       return why === undefined ? [] : [`${where} holds ${why}`];
     });
+    // By key name too: a secret may be any string, so its value alone does not give it away.
+    for (const [key, value] of Object.entries(stringMap(config.metadata) ?? {})) {
+      if (key === "startup-script" || !secretKeyName(key) || found.some((f) => f.startsWith(`metadata["${key}"]`))) continue;
+      const what = valueUnderSecretKey(value);
+      if (what !== undefined) found.push(`metadata["${key}"] is named like a secret and holds ${what}`);
+    }
     return found.length === 0 ? compliant() : nonCompliant(found.join("; "));
   },
 };

@@ -10,7 +10,7 @@ export const vmSecureBoot: MlflowRule = {
   id: "MLF-VM-SECURE-BOOT",
   level: "warning",
   title: "The VM is a shielded VM with Secure Boot",
-  why: "Without Secure Boot a root compromise of the VM (which holds the database and admin passwords at run time) can install a boot kit that survives reboots and re-installs.",
+  why: "Without Secure Boot a root compromise of the VM (on an MLflow server, which holds the database and admin passwords at run time) can install a boot kit that survives reboots and re-installs.",
   howToFix: "Set shielded_instance_config { enable_secure_boot = true, enable_vtpm = true, enable_integrity_monitoring = true } with a shielded-VM image such as debian-cloud/debian-12 (MlflowTrackingServer does).",
   resourceTypes: VM_TYPES,
   check(resource) {

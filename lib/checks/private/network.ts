@@ -1,9 +1,12 @@
 // Firewall rules as the checks see them: who may connect (source ranges, classified) and to
 // which ports. GCP semantics that matter here: direction defaults to INGRESS; an ingress rule
 // with no source at all applies to 0.0.0.0/0; protocol "all" or a protocol without ports
-// opens every port.
+// opens every port. "The whole internet" is any set of ranges that covers it together
+// (0.0.0.0/1 + 128.0.0.0/1, ::/0, 2000::/3 …), as defined in lib/private/ip.ts.
 import { JsonObject, blocks, bool, isReference, stringList } from "./json";
-import { MlflowRuleResult, compliant, nonCompliant, notApplicable, notCheckable } from "../rule";
+import { Cidr, cidr, contains, describeCoverage, internetCoverage, isIpError, parseCidr } from "../../private/ip";
+import { MlflowRuleResult, MlflowStackFacts, compliant, nonCompliant, notApplicable, notCheckable } from "../rule";
+import { MLFLOW_DEFAULT_PORT } from "./server";
 
 /** Source ranges IAP TCP forwarding connects from (cloud.google.com/iap/docs/using-tcp-forwarding). */
 const IAP_RANGES = ["35.235.240.0/20", "2600:2d00:1:7::/64"];
@@ -12,49 +15,13 @@ const GOOGLE_FRONT_END_RANGES = ["130.211.0.0/22", "35.191.0.0/16"];
 /** Addresses that never cross the internet: RFC 1918, shared (CGNAT), loopback, link-local, IPv6 ULA. */
 const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "::1/128", "fe80::/10"];
 
-interface Cidr {
-  readonly version: 4 | 6;
-  readonly bits: bigint;
-  readonly prefix: number;
-}
+const TRUSTED = [...PRIVATE_RANGES, ...IAP_RANGES, ...GOOGLE_FRONT_END_RANGES].map(cidr);
 
-function parseCidr(text: string): Cidr | undefined {
-  const [addr, prefixText] = text.trim().split("/");
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
-  if (v4) {
-    const octets = v4.slice(1).map(Number);
-    if (octets.some((o) => o > 255)) return undefined;
-    const prefix = prefixText === undefined ? 32 : Number(prefixText);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) return undefined;
-    return { version: 4, bits: octets.reduce((acc, o) => (acc << 8n) + BigInt(o), 0n), prefix };
-  }
-  if (addr.includes(":")) {
-    const prefix = prefixText === undefined ? 128 : Number(prefixText);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > 128) return undefined;
-    const halves = addr.split("::");
-    if (halves.length > 2) return undefined;
-    const parse = (s: string) => (s === "" ? [] : s.split(":"));
-    const head = parse(halves[0]);
-    const tail = halves.length === 2 ? parse(halves[1]) : [];
-    const missing = 8 - head.length - tail.length;
-    if (missing < 0 || (halves.length === 1 && missing !== 0)) return undefined;
-    const groups = [...head, ...Array(missing).fill("0"), ...tail];
-    if (groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
-    return { version: 6, bits: groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g, 16)), 0n), prefix };
-  }
-  return undefined;
+/** A source range as GCP reads it (a bare address is one host), or undefined when it is not literal or not valid. */
+function parseSource(text: string): Cidr | undefined {
+  const parsed = parseCidr(text.trim(), { requirePrefix: false });
+  return isIpError(parsed) ? undefined : parsed;
 }
-
-/** Whether every address of `inner` lies in `outer`. */
-function within(inner: Cidr, outer: Cidr): boolean {
-  if (inner.version !== outer.version || inner.prefix < outer.prefix) return false;
-  const width = inner.version === 4 ? 32 : 128;
-  const shift = BigInt(width - outer.prefix);
-  return inner.bits >> shift === outer.bits >> shift;
-}
-
-const parsedList = (ranges: string[]) => ranges.map((r) => parseCidr(r)!);
-const TRUSTED = parsedList([...PRIVATE_RANGES, ...IAP_RANGES, ...GOOGLE_FRONT_END_RANGES]);
 
 /**
  * A reference to a subnetwork's own range (`${google_compute_subnetwork.x.ip_cidr_range}`,
@@ -66,7 +33,7 @@ function isSubnetworkRange(value: string): boolean {
 
 /** How far a source range reaches. */
 export type SourceClass =
-  /** 0.0.0.0/0 or ::/0: every address on the internet. */
+  /** Every address on the IPv4 or the IPv6 internet (0.0.0.0/0, ::/0, 2000::/3 …; see lib/private/ip.ts). */
   | "world"
   /** Some public addresses (not the whole internet). */
   | "public"
@@ -77,10 +44,11 @@ export type SourceClass =
 
 export function classifySource(range: string): SourceClass {
   if (isReference(range)) return isSubnetworkRange(range) ? "internal" : "unknown";
-  const cidr = parseCidr(range);
-  if (!cidr) return "unknown";
-  if (cidr.prefix === 0) return "world";
-  return TRUSTED.some((t) => within(cidr, t)) ? "internal" : "public";
+  const block = parseSource(range);
+  if (!block) return "unknown";
+  const coverage = internetCoverage([block]);
+  if (coverage.ipv4 || coverage.ipv6) return "world";
+  return TRUSTED.some((t) => contains(t, block)) ? "internal" : "public";
 }
 
 /** One `allow` entry: a protocol and its ports (undefined = every port). */
@@ -134,6 +102,8 @@ export function ingressRule(config: JsonObject): IngressRule | "reference" | und
 
 const TCP = ["tcp", "6"];
 const PORTED = ["tcp", "6", "udp", "17", "sctp", "132"];
+/** ICMP and ICMPv6: no service listens there (see MLF-FW-WORLD). */
+export const ICMP = ["icmp", "1", "58", "ipv6-icmp", "icmpv6"];
 
 /** Whether a port spec ("22", "20-25") covers `port`; "reference" when it is not literal. */
 function portCovers(spec: string, port: number): boolean | "reference" {
@@ -169,15 +139,33 @@ export function allowsAllPorts(rule: IngressRule): boolean {
 }
 
 /**
- * The world-wide sources of the rule, described for a message ("0.0.0.0/0", or why it is
- * 0.0.0.0/0 when the rule names no source); "reference" when none is world-wide but a
- * source is a reference other than a subnetwork range.
+ * The sources of the rule that together are the whole internet, described for a message
+ * ("0.0.0.0/0", or "0.0.0.0/1, 128.0.0.0/1 (together every IPv4 address on the internet)",
+ * or why it is 0.0.0.0/0 when the rule names no source); "reference" when the literal sources
+ * are not the internet but a reference (other than a subnetwork's range) could make them so.
  */
 export function worldSources(rule: IngressRule): string[] | "reference" {
   if (rule.implicitWorld) return ["0.0.0.0/0 (the rule names no source, so GCP applies it to every address)"];
-  const world = rule.sourceRanges.filter((r) => classifySource(r) === "world");
-  if (world.length > 0) return world;
+  const blocks = rule.sourceRanges.map((r) => (isReference(r) ? undefined : parseSource(r))).filter((b): b is Cidr => b !== undefined);
+  const coverage = internetCoverage(blocks);
+  if (coverage.ipv4 || coverage.ipv6) {
+    const alone = blocks.filter((b) => classifySource(b.text) === "world");
+    if (alone.length > 0) return alone.map((b) => b.text);
+    const family = blocks.filter((b) => (coverage.ipv4 && b.version === 4) || (coverage.ipv6 && b.version === 6));
+    return [`${family.map((b) => b.text).join(", ")} (together ${describeCoverage(coverage)})`];
+  }
   return rule.sourceRangesUnknown || rule.sourceRanges.some((r) => classifySource(r) === "unknown") ? "reference" : [];
+}
+
+/**
+ * The MLflow ports a rule can reach: the `--port` of every MLflow server of the stack it
+ * targets; MLflow's default port when the stack shows no MLflow server (a pre-built image,
+ * another stack).
+ */
+export function mlflowPortsReached(rule: IngressRule, facts: MlflowStackFacts): number[] {
+  if (facts.servers.length === 0) return [MLFLOW_DEFAULT_PORT];
+  const reached = facts.servers.filter((s) => targetsVm(rule, s.networkTags, s.serviceAccountEmail));
+  return [...new Set(reached.flatMap((s) => (s.port === undefined ? [] : [s.port])))].sort((a, b) => a - b);
 }
 
 /** Whether the rule applies to a VM with these network tags and service account. */

@@ -58,9 +58,18 @@ export function serverFacts(resource: MlflowSynthesizedResource): MlflowServerFa
 /** One MLflow requirement found in a script, e.g. `mlflow[auth]==3.18.0`. */
 export interface MlflowRequirement {
   readonly text: string;
-  /** Everything after the name and extras: `==3.18.0`, `>=2`, or "" for none. */
+  /**
+   * Everything after the name and extras: `==3.18.0`, `>=2`, "" for none, or `@ <url>` for a
+   * direct reference (a VCS URL or an archive, PEP 440 "direct references").
+   */
   readonly specifier: string;
 }
+
+/**
+ * A URL that installs MLflow itself: the mlflow/mlflow repository (git+https://github.com/
+ * mlflow/mlflow…, its archives), `#egg=mlflow`, or a file named mlflow-<version>.
+ */
+const MLFLOW_URL = /^(?:-e)?(?:(?:git|hg|svn|bzr)\+)?(?:https?|ssh|git|file):\/\/\S*(?:github\.com[/:]mlflow\/mlflow\b|[#&]egg=mlflow(?:-skinny)?\b|\/mlflow(?:[-_]skinny)?-\d)/i;
 
 /** Lines that install Python packages: pip, pip3, python -m pip, uv pip, uv add, pipx, poetry add. */
 const INSTALL_LINE = /\b(pip3?|pipx)\s+install\b|\buv\s+(pip\s+install|add)\b|\bpoetry\s+add\b/;
@@ -81,14 +90,28 @@ export function mlflowRequirements(script: string): MlflowRequirement[] {
     const verb = INSTALL_LINE.exec(line);
     const packagesFrom = verb ? verb.index + verb[0].length : line.length;
     let offset = 0;
+    const words: Array<{ word: string; start: number }> = [];
     for (const raw of line.split(/([\s'"()`;]+)/)) {
       const start = offset;
       offset += raw.length;
       if (/^[\s'"()`;]*$/.test(raw)) continue;
       // A trailing comma ends an item of a Python or TOML list; commas inside [extras] stay.
-      const word = raw.replace(/,+$/, "");
+      words.push({ word: raw.replace(/,+$/, ""), start });
+    }
+    for (let i = 0; i < words.length; i++) {
+      const { word, start } = words[i];
+      if (MLFLOW_URL.test(word)) {
+        found.push({ text: word, specifier: `@ ${word.replace(/^-e/, "")}` });
+        continue;
+      }
       const m = MLFLOW_PACKAGE.exec(word);
       if (!m) continue;
+      // PEP 508 "mlflow @ <url>": one requirement, judged by its URL.
+      if (m[3] === "" && words[i + 1]?.word === "@" && words[i + 2] !== undefined) {
+        found.push({ text: `${word} @ ${words[i + 2].word}`, specifier: `@ ${words[i + 2].word}` });
+        i += 2;
+        continue;
+      }
       const specifier = m[3];
       if (specifier !== "" && !VERSION_OPERATOR.test(specifier)) continue; // mlflow-server, mlflow.service …
       if (specifier === "" && m[2] === undefined && start < packagesFrom) continue;
@@ -101,9 +124,17 @@ export function mlflowRequirements(script: string): MlflowRequirement[] {
 /**
  * Whether a specifier pins one exact release: `==X.Y.Z` (a pre- or post-release suffix is
  * fine). `==` followed by a shell variable or a Terraform reference is exact too, but its
- * value is unknown at synth; it counts as pinned.
+ * value is unknown at synth; it counts as pinned. A direct reference is pinned only when it
+ * cannot move: a VCS URL at a full 40-hex commit, or a release file (mlflow-X.Y.Z…whl or
+ * .tar.gz, immutable on PyPI) or an archive with a #sha256= hash; a branch, a tag or an
+ * archive of a branch is not.
  */
 export function isExactPin(specifier: string): boolean {
+  if (specifier.startsWith("@")) {
+    const url = specifier.slice(1).trim();
+    if (/^(?:git|hg|svn|bzr)\+/.test(url)) return /@[0-9a-f]{40}(?:[#&]|$)/i.test(url);
+    return /[#&]sha256=[0-9a-f]{64}/i.test(url) || /\/mlflow(?:[-_]skinny)?-\d+\.\d+\.\d+[^/]*\.(?:whl|tar\.gz)(?:[#?]|$)/i.test(url);
+  }
   const m = /^={2,3}\s*(.+)$/.exec(specifier);
   if (!m) return false;
   const version = m[1];
