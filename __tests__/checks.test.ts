@@ -79,6 +79,9 @@ function rulesInput(props: Partial<MlflowTrackingStackProps> = {}): { resources:
 
 const DEFAULT = rulesInput();
 const PUBLIC = rulesInput(PUBLIC_PLAIN);
+const CLOUD_RUN = rulesInput({ server: { kind: "cloud-run" } });
+const isService = "google_cloud_run_v2_service";
+const isJob = "google_cloud_run_v2_job";
 
 /** A default-stack resource of a type (the first), deep-copied and changed by `edit`. */
 function variant(type: string, edit: (config: any) => void = () => undefined, from = DEFAULT, match?: (c: any) => boolean): MlflowSynthesizedResource {
@@ -143,6 +146,17 @@ const CASES: Case[] = [
     { type: "google_project_iam_member", name: "LogWriter", config: { project: "p", role: "roles/logging.logWriter", member: "serviceAccount:${google_service_account.Sa.email}" } },
     { type: "google_project_iam_member", name: "TokenCreator", config: { project: "p", role: "roles/iam.serviceAccountTokenCreator", member: "serviceAccount:${google_service_account.Sa.email}" } },
     /roles\/iam\.serviceAccountTokenCreator \(mint access and ID tokens for every service account in scope\) on the project for serviceAccount:/],
+  ["MLF-RUN-PUBLIC-INVOKER", variant("google_cloud_run_v2_service_iam_member", () => undefined, CLOUD_RUN),
+    variant("google_cloud_run_v2_service_iam_member", (c) => { c.member = "allUsers"; }, CLOUD_RUN), /roles\/run\.invoker for allUsers/],
+  ["MLF-RUN-INGRESS", variant(isService, () => undefined, CLOUD_RUN), variant(isService, (c) => { delete c.iap_enabled; }, CLOUD_RUN),
+    /ingress is INGRESS_TRAFFIC_ALL and iap_enabled is not true/],
+  ["MLF-RUN-ENV-SECRET", variant(isJob, () => undefined, CLOUD_RUN),
+    variant(isJob, (c) => { c.template.template.containers[0].env.push({ name: "DB_PASSWORD", value: "${random_password.Database_Password_Value_159A38AE.result}" }); }, CLOUD_RUN),
+    /migrate: DB_PASSWORD=\$\{random_password\./],
+  ["MLF-RUN-IMAGE-PIN", variant(isService, () => undefined, CLOUD_RUN),
+    variant(isService, (c) => { c.template.containers[0].image = "ghcr.io/mlflow/mlflow:latest"; }, CLOUD_RUN), /mlflow: ghcr\.io\/mlflow\/mlflow:latest \(the tag latest\)/],
+  ["MLF-RUN-DEFAULT-SA", variant(isJob, () => undefined, CLOUD_RUN), variant(isJob, (c) => { delete c.template.template.service_account; }, CLOUD_RUN),
+    /template\.service_account is not set/],
 ];
 
 describe("every rule has a compliant and a non-compliant case", () => {
@@ -386,9 +400,11 @@ describe("the default stack passes in every mode, with no suppression", () => {
   });
 
   test("the rules really judge the default stack: each applicable rule finds something compliant", () => {
-    for (const input of [DEFAULT, PUBLIC]) {
+    for (const input of [DEFAULT, PUBLIC, CLOUD_RUN]) {
       for (const r of MLFLOW_RULES) {
         const results = input.resources.filter((res) => r.resourceTypes.includes(res.type)).map((res) => r.check(res, input.facts).compliance);
+        // A rule about the other server kind has nothing to judge in this stack.
+        if (results.length === 0 && (r.id.startsWith("MLF-RUN-") || input === CLOUD_RUN)) continue;
         expect({ id: r.id, nonCompliant: results.filter((c) => c === "non-compliant").length })
           .toEqual({ id: r.id, nonCompliant: r.id === "MLF-PLAINTEXT-BASIC-AUTH" && input === PUBLIC ? 1 : 0 });
         // In private mode no server takes basic auth over plain HTTP: that rule has nothing to judge.

@@ -1,4 +1,4 @@
-// The rule list of MlflowChecks, in report order: database, bucket, network, VM, IAM, MLflow.
+// The rule list of MlflowChecks, in report order: database, bucket, network, VM, Cloud Run, IAM, MLflow.
 import { MlflowRule } from "./rule";
 import { sqlPublicIp } from "./sql-public-ip";
 import { sqlSsl } from "./sql-ssl";
@@ -23,6 +23,11 @@ import { vmMetadataSecret } from "./vm-metadata-secret";
 import { iamProjectRoles } from "./iam-project-roles";
 import { iamPrivilegeEscalation } from "./iam-privilege-escalation";
 import { mlflowVersionPinned } from "./mlflow-version-pinned";
+import { runPublicInvoker } from "./run-public-invoker";
+import { runIngress } from "./run-ingress";
+import { runEnvSecret } from "./run-env-secret";
+import { runImagePinned } from "./run-image-pinned";
+import { runDefaultServiceAccount } from "./run-default-service-account";
 
 /** Every rule MlflowChecks applies. */
 export const MLFLOW_RULES: readonly MlflowRule[] = [
@@ -46,6 +51,11 @@ export const MLFLOW_RULES: readonly MlflowRule[] = [
   vmSecureBoot,
   vmOsLogin,
   vmMetadataSecret,
+  runPublicInvoker,
+  runIngress,
+  runEnvSecret,
+  runImagePinned,
+  runDefaultServiceAccount,
   iamProjectRoles,
   iamPrivilegeEscalation,
   mlflowVersionPinned,
