@@ -54,7 +54,8 @@ describe("README examples", () => {
       const jsons = stacks.map((s) => JSON.parse(fs.readFileSync(path.join(outdir, "stacks", s, "cdk.tf.json"), "utf8")));
       for (const json of jsons) expect(Object.keys(json.resource ?? {}).length).toBeGreaterThan(0);
       // One MLflow server per example that builds one, none in the others (e.g. database only).
-      const servers = jsons.reduce((n, json) => n + Object.keys(json.resource.google_compute_instance ?? {}).length, 0);
+      const servers = jsons.reduce((n, json) => n + Object.keys(json.resource.google_compute_instance ?? {}).length +
+        Object.keys(json.resource.google_cloud_run_v2_service ?? {}).length, 0);
       expect(servers).toBe(/new (MlflowTrackingStack|MlflowTrackingServer)\(/.test(code as string) ? 1 : 0);
     } finally {
       if (previous === undefined) delete process.env.CDKTF_OUTDIR;
