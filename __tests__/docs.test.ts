@@ -8,7 +8,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { API_MD, ApiModel, ENTRY, loadApi, renderApiMarkdown } from "../scripts/api-docs";
-import { EXAMPLE_PROPS, README, SynthesizedStack, architectureGraph, diagramMarkdown, readBlock, synthesizeStack } from "../scripts/diagram";
+import {
+  CLOUD_RUN_EXAMPLE_PROPS, DIAGRAMS, EXAMPLE_PROPS, README, SynthesizedStack, architectureGraph, diagramMarkdown, readBlock, synthesizeStack,
+} from "../scripts/diagram";
 import { CONFIGURATIONS, PriceList, costLines, costsMarkdown, loadPrices } from "../scripts/costs";
 
 /** Fails with the command to run and the first differing line, instead of a huge diff. */
@@ -113,13 +115,22 @@ describe("API.md covers the whole public API", () => {
 });
 
 describe("architecture diagram (README)", () => {
-  test("docs/architecture.svg is current (rendered in a separate process: the renderer is an ES module)", () => {
-    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/diagram.ts", "--svg", svgOut], {
-      cwd: path.resolve(__dirname, ".."), encoding: "utf8",
+  test.each([["docs/architecture.svg", []], ["docs/architecture-cloud-run.svg", ["--cloud-run"]]])(
+    "%s is current (rendered in a separate process: the renderer is an ES module)", (file, flags) => {
+      const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/diagram.ts", ...flags, "--svg", svgOut], {
+        cwd: path.resolve(__dirname, ".."), encoding: "utf8",
+      });
+      expect(result.stderr).toBe("");
+      expect(fs.readFileSync(svgOut, "utf8")).toBe(fs.readFileSync(path.resolve(__dirname, "..", file), "utf8"));
+      fs.rmSync(svgOut, { force: true });
     });
-    expect(result.stderr).toBe("");
-    expect(fs.readFileSync(svgOut, "utf8")).toBe(fs.readFileSync(path.resolve(__dirname, "..", "docs", "architecture.svg"), "utf8"));
-    fs.rmSync(svgOut, { force: true });
+
+  test("the Cloud Run block is current and draws the service, the job and their repositories", () => {
+    const stack = synthesizeStack(CLOUD_RUN_EXAMPLE_PROPS);
+    expectCurrent("README.md diagram-cloud-run block", readBlock(readme, "diagram-cloud-run"), diagramMarkdown(stack, DIAGRAMS[1].label), "npm run diagram");
+    const types = architectureGraph(stack).nodes.map((n) => n.type);
+    expect(types).toEqual(expect.arrayContaining(["google_cloud_run_v2_service", "google_cloud_run_v2_job", "google_artifact_registry_repository"]));
+    expect(types).not.toContain("google_compute_instance");
   });
 
   test("the README block is current", () => {

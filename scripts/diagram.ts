@@ -31,6 +31,10 @@ export interface SynthesizedStack {
 
 /** Props of the example the README documents (the default, private stack). */
 export const EXAMPLE_PROPS: MlflowTrackingStackProps = { projectId: "my-project", region: "europe-west1" };
+/** Props of the Cloud Run example (iap mode), drawn as the second diagram. */
+export const CLOUD_RUN_EXAMPLE_PROPS: MlflowTrackingStackProps = {
+  ...EXAMPLE_PROPS, server: { kind: "cloud-run" }, access: { mode: "iap", iapMembers: ["group:ml-team@example.com"] },
+};
 
 /**
  * Synthesizes an MlflowTrackingStack exactly as `cdktf synth` does (App.synth into a
@@ -171,13 +175,13 @@ export function mermaidFlowchart(graph: ArchitectureGraph): string {
 }
 
 /** The README block (without the markers). */
-export function diagramMarkdown(stack: SynthesizedStack = synthesizeStack()): string {
+export function diagramMarkdown(stack: SynthesizedStack = synthesizeStack(), label = "Default stack (VM kind, private mode)"): string {
   const graph = architectureGraph(stack);
   const omitted = Object.entries(graph.omitted)
     .map(([type, count]) => `${count} \`${type}\``)
     .join(", ");
   const caption = [
-    `Default stack (private mode): ${graph.nodes.length} resources, each labelled with its type (without`,
+    `${label}: ${graph.nodes.length} resources, each labelled with its type (without`,
     "`google_`) and construct path, framed by sub-construct. An arrow A → B: A's configuration",
     "references B (solid) or A has a `depends_on` on B (dotted).",
   ];
@@ -227,6 +231,12 @@ export function runReadmeGenerator(name: string, generate: () => string, command
 /** Where the rendered diagram is checked in (the README links it). */
 export const SVG_FILE = path.join(ROOT, "docs", "architecture.svg");
 
+/** The diagrams of the README: its block, its SVG, the stack drawn and the caption's label. */
+export const DIAGRAMS = [
+  { block: "diagram", svg: SVG_FILE, props: EXAMPLE_PROPS, label: "Default stack (VM kind, private mode)" },
+  { block: "diagram-cloud-run", svg: path.join(ROOT, "docs", "architecture-cloud-run.svg"), props: CLOUD_RUN_EXAMPLE_PROPS, label: "Cloud Run kind (iap mode)" },
+] as const;
+
 /**
  * Renders the flowchart to SVG with `beautiful-mermaid` (a dev dependency: pure JavaScript,
  * no browser; its own layout, so it differs from GitHub's rendering of the Mermaid block).
@@ -254,27 +264,34 @@ if (require.main === module) {
     process.stderr.write(`${err.message}\n`);
     process.exitCode = 1;
   };
-  const chart = () => mermaidFlowchart(architectureGraph(synthesizeStack()));
   const svgAt = argv.indexOf("--svg");
-  if (svgAt !== -1) {
-    const file = argv[svgAt + 1] ?? SVG_FILE;
-    renderSvg(chart()).then((svg) => {
-      fs.writeFileSync(file, svg);
-      process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
-    }, fail);
-  } else {
-    process.exitCode = runReadmeGenerator("diagram", () => diagramMarkdown(), "npm run diagram", argv);
+  for (const diagram of DIAGRAMS) {
+    const stack = synthesizeStack(diagram.props);
+    const chart = mermaidFlowchart(architectureGraph(stack));
+    if (svgAt !== -1) {
+      // --svg FILE renders the first diagram only (the test renders each in a separate process).
+      const which = argv.includes("--cloud-run") ? "diagram-cloud-run" : "diagram";
+      if (diagram.block !== which) continue;
+      const file = argv[svgAt + 1] && !argv[svgAt + 1].startsWith("--") ? argv[svgAt + 1] : diagram.svg;
+      renderSvg(chart).then((svg) => {
+        fs.writeFileSync(file, svg);
+        process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+      }, fail);
+      continue;
+    }
+    const rc = runReadmeGenerator(diagram.block, () => diagramMarkdown(stack, diagram.label), "npm run diagram", argv);
+    if (rc !== 0) process.exitCode = rc;
     if (!argv.includes("--print")) {
-      renderSvg(chart()).then((svg) => {
-        const current = fs.existsSync(SVG_FILE) && fs.readFileSync(SVG_FILE, "utf8") === svg;
+      renderSvg(chart).then((svg) => {
+        const current = fs.existsSync(diagram.svg) && fs.readFileSync(diagram.svg, "utf8") === svg;
         if (argv.includes("--check")) {
           if (!current) {
-            process.stderr.write("docs/architecture.svg is not current; run `npm run diagram`\n");
+            process.stderr.write(`${path.relative(ROOT, diagram.svg)} is not current; run \`npm run diagram\`\n`);
             process.exitCode = 1;
           }
         } else if (!current) {
-          fs.writeFileSync(SVG_FILE, svg);
-          process.stdout.write("docs/architecture.svg updated\n");
+          fs.writeFileSync(diagram.svg, svg);
+          process.stdout.write(`${path.relative(ROOT, diagram.svg)} updated\n`);
         }
       }, fail);
     }
