@@ -394,6 +394,18 @@ describe("the default stack passes in every mode, with no suppression", () => {
     expect(JSON.stringify(tf)).not.toContain("mlflow_checks");
   });
 
+  test("synth writes the JSON the checks read once, and a later toTerraform() resolves afresh", () => {
+    // The stack hands the synthesizer the JSON its checks just resolved (one resolve per synth
+    // instead of two); what is written must be exactly a fresh resolve, and nothing is kept.
+    const { stack, tf } = appSynth();
+    const fresh = stack.toTerraform();
+    const strip = (json: any) => JSON.parse(JSON.stringify(json, (k, v) => (k === "stacktrace" ? undefined : v)));
+    expect(strip(tf)).toEqual(strip(fresh));
+    expect(stack.toTerraform()).not.toBe(fresh);
+    stack.addOverride("resource.google_storage_bucket.ArtifactStore_8A81FDFB.labels.after", "synth");
+    expect(stack.toTerraform().resource.google_storage_bucket.ArtifactStore_8A81FDFB.labels.after).toBe("synth");
+  });
+
   test.each(MODES)("%s: Testing.synth(stack, true) and Testing.fullSynth succeed", (_name, props) => {
     expect(() => Testing.synth(newStack(props).stack, true)).not.toThrow();
     expect(() => Testing.fullSynth(newStack(props).stack)).not.toThrow();
@@ -951,6 +963,19 @@ describe("the whole synthesized JSON is checked, resources without a construct i
     Testing.synth(stack, true);
     // One call by the checks, one by Testing.synth for its output.
     expect(spy).toHaveBeenCalledTimes(2);
+  });
+
+  test("app.synth() resolves the stack once: the file is written from the JSON the checks read", () => {
+    const { app, stack } = newStack();
+    const resolve = jest.spyOn(TerraformStack.prototype, "toTerraform");
+    try {
+      app.synth();
+      // MlflowTrackingStack.toTerraform is called twice (checks, then the synthesizer); the
+      // resolving TerraformStack.toTerraform underneath only once.
+      expect(resolve.mock.contexts.filter((c) => c === stack)).toHaveLength(1);
+    } finally {
+      resolve.mockRestore();
+    }
   });
 });
 

@@ -11,14 +11,12 @@
 import { createHash } from "crypto";
 import { Construct } from "constructs";
 import { Fn, TerraformProvider, TerraformStack, Token } from "cdktf";
-import { ArtifactRegistryRepository } from "@cdktf/provider-google/lib/artifact-registry-repository";
-import { DataGoogleProject } from "@cdktf/provider-google/lib/data-google-project";
-import { CloudRunV2ServiceIamMember } from "@cdktf/provider-google/lib/cloud-run-v2-service-iam-member";
+import type { ArtifactRegistryRepository } from "@cdktf/provider-google/lib/artifact-registry-repository";
 import type { GoogleCloudRunV2Service } from "@cdktf/provider-google-beta/lib/google-cloud-run-v2-service";
 import type { GoogleCloudRunV2Job } from "@cdktf/provider-google-beta/lib/google-cloud-run-v2-job";
 import {
-  loadBetaCloudRunJob, loadBetaCloudRunService, loadBetaProjectServiceIdentity, loadBetaProvider, loadIapSettings,
-  loadIapWebCloudRunServiceIamMember,
+  loadArtifactRegistryRepository, loadBetaCloudRunJob, loadBetaCloudRunService, loadBetaProjectServiceIdentity, loadBetaProvider,
+  loadCloudRunV2ServiceIamMember, loadDataGoogleProject, loadIapSettings, loadIapWebCloudRunServiceIamMember,
 } from "../lib/private/optional-providers";
 import type { IMlflowNetwork } from "./network";
 import {
@@ -150,6 +148,9 @@ export class MlflowCloudRunServer extends MlflowServerBase {
 
     // The deterministic URL: the service cannot reference its own URL, and MLflow's host
     // check and CORS list need it (cloud.google.com/run/docs/triggering/https-request).
+    const { DataGoogleProject } = loadDataGoogleProject();
+    const { ArtifactRegistryRepository } = loadArtifactRegistryRepository();
+    const { CloudRunV2ServiceIamMember } = loadCloudRunV2ServiceIamMember();
     const project = new DataGoogleProject(this, "Project", { projectId: props.projectId });
     const host = `${this.serviceName}-${project.number}.${props.region}.run.app`;
     this.trackingUri = `https://${host}`;

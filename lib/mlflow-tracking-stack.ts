@@ -29,6 +29,7 @@ import { DEFAULT_SUBNET_CIDR } from "../constructs/network";
 import { DEFAULT_NAME_PREFIX, Validator, checkCommonProps, isToken } from "./validation";
 import { checkStackPropTypes, checkUniqueNames } from "./private/validate-stack";
 import { MlflowChecks } from "./checks";
+import { takeCheckedTerraform } from "./checks/mlflow-checks";
 
 /** The `server` prop: the VM kind (default) or the Cloud Run kind, told apart by `kind`. */
 export type MlflowServerOptions = MlflowVmServerOptions | MlflowCloudRunServerOptions;
@@ -258,6 +259,14 @@ export class MlflowTrackingStack extends TerraformStack {
     // The policy pack runs on every synth of this stack: errors fail it, warnings are
     // reported; accept a finding with MlflowChecks.suppress(construct, ruleId, reason).
     Aspects.of(this).add(new MlflowChecks());
+  }
+
+  /**
+   * The stack's Terraform JSON. Within a synth, the policy pack has just resolved it to check
+   * it: that result is used instead of resolving the stack a second time.
+   */
+  public toTerraform(): any {
+    return takeCheckedTerraform(this) ?? super.toTerraform();
   }
 
   /** One output per attribute above (the attributes are set first). */

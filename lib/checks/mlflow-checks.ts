@@ -201,12 +201,31 @@ function describe(rule: MlflowRule, subject: Subject, detail: string | undefined
 const today = () => new Date().toISOString().slice(0, 10);
 
 /**
+ * The Terraform JSON the checks read, kept for the toTerraform() call of the same synth.
+ * cdktf's synthesizer runs the validations and then, with nothing in between that changes the
+ * stack (custom synthesis and the annotation check; cdktf/lib/synthesize/synthesizer.js), calls
+ * stack.toTerraform(): resolving the whole stack a second time is work already done. Kept only
+ * when the checks changed nothing (no audit block was added), taken once, and dropped at the
+ * end of the synchronous synth, so a later toTerraform() always resolves afresh.
+ */
+const CHECKED_JSON = new WeakMap<TerraformStack, JsonObject>();
+
+/** The JSON the checks of this synth read, if it is still current; a second call gets nothing. */
+export function takeCheckedTerraform(stack: TerraformStack): JsonObject | undefined {
+  const json = CHECKED_JSON.get(stack);
+  CHECKED_JSON.delete(stack);
+  return json;
+}
+
+/**
  * The validation: runs every rule on every resource of the stack's final JSON that is in
  * scope (visited by an MlflowChecks aspect, or added with stack.addOverride to a stack the
  * aspect covers); returns the error findings as one message. One stack.toTerraform() per run.
  */
 function runChecks(stack: TerraformStack, state: StackState): string[] {
+  CHECKED_JSON.delete(stack);
   const stackJson = stack.toTerraform() as JsonObject;
+  let changed = false;
   const resources = synthesizedResources(stackJson);
   // Construct order (stable messages); resources of a nested stack belong to that stack.
   const constructs = stack.node.findAll()
@@ -260,9 +279,16 @@ function runChecks(stack: TerraformStack, state: StackState): string[] {
     if (suppressed.length > 0) {
       if (subject.construct) subject.construct.addOverride("//.mlflow_checks", { suppressed });
       else stack.addOverride(`resource.${res.type}.${res.name}.//.mlflow_checks`, { suppressed });
+      changed = true;
     }
   }
-  if (errors.length === 0) return [];
+  if (errors.length === 0) {
+    if (!changed) {
+      CHECKED_JSON.set(stack, stackJson);
+      queueMicrotask(() => CHECKED_JSON.delete(stack));
+    }
+    return [];
+  }
   return [
     `MlflowChecks found ${errors.length} error${errors.length === 1 ? "" : "s"}. Fix each, or accept one with ` +
       "MlflowChecks.suppress(construct, ruleId, reason):\n    - " + errors.join("\n    - "),

@@ -27,14 +27,28 @@ function option(line: string, names: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * Facts already read, per resource object of one check run: the pack reads them for every
+ * resource and MLF-MLFLOW-VERSION-PINNED again for each VM, and a VM's script is long.
+ */
+const FACTS = new WeakMap<MlflowSynthesizedResource, MlflowServerFacts | undefined>();
+
 /** Facts about the `mlflow server` a VM runs; undefined when its scripts start no MLflow server. */
 export function serverFacts(resource: MlflowSynthesizedResource): MlflowServerFacts | undefined {
   if (!(VM_TYPES as readonly string[]).includes(resource.type)) return undefined;
+  if (FACTS.has(resource)) return FACTS.get(resource);
+  const facts = readServerFacts(resource);
+  FACTS.set(resource, facts);
+  return facts;
+}
+
+function readServerFacts(resource: MlflowSynthesizedResource): MlflowServerFacts | undefined {
   const config = resource.config as JsonObject;
   for (const script of startupScripts(config)) {
     // The command itself, not a comment or a message that mentions it.
+    // (A cheap substring test first: the scripts run to hundreds of lines.)
     const line = script.split("\n")
-      .filter((l) => !/^\s*(#|echo\b|log\b|printf\b)/.test(l))
+      .filter((l) => l.includes("server") && l.includes("mlflow") && !/^\s*(#|echo\b|log\b|printf\b)/.test(l))
       .map((l) => /(?:^|[\s/])mlflow\s+server\b.*/.exec(l)?.[0])
       .find((l): l is string => l !== undefined);
     if (line === undefined) continue;
@@ -85,6 +99,8 @@ const VERSION_OPERATOR = /^(===|==|~=|!=|>=|<=|>|<|@)/;
 export function mlflowRequirements(script: string): MlflowRequirement[] {
   const found: MlflowRequirement[] = [];
   for (const line of script.split("\n")) {
+    // Every requirement (a package name or a URL) spells "mlflow"; most lines do not.
+    if (!/mlflow/i.test(line)) continue;
     // On an install line, a bare `mlflow` counts only after the install verb: before it,
     // it is a user (`sudo -u mlflow pip install …`), not a package.
     const verb = INSTALL_LINE.exec(line);
