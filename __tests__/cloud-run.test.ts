@@ -285,6 +285,34 @@ describe("validation", () => {
   ] as Array<[Partial<MlflowTrackingStackProps>]>)("%j is accepted", (props) => {
     expect(problemsOf(props)).toEqual([]);
   });
+  test("without the optional peer @cdktf/provider-google-beta the kind is refused with the install command", () => {
+    // As a module that is not installed fails to load (test:package runs the real case in a
+    // fresh app); any other load error is not hidden.
+    const missing = Object.assign(new Error("Cannot find module '@cdktf/provider-google-beta/lib/provider'"), { code: "MODULE_NOT_FOUND" });
+    jest.isolateModules(() => {
+      jest.doMock("@cdktf/provider-google-beta/lib/provider", () => { throw missing; });
+      const lib = require("../lib") as typeof import("../lib");
+      const app = Testing.app();
+      let error: unknown;
+      try {
+        new lib.MlflowTrackingStack(app, "mlflow", { ...BASE_PROPS, server: { kind: "cloud-run" } });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(lib.MlflowValidationError);
+      expect((error as Error).message).toContain(
+        'server.kind: "cloud-run" is not valid; expected a kind whose bindings are installed');
+      expect((error as Error).message).toContain("npm install @cdktf/provider-google-beta@16.12.1");
+      // The VM kind needs no google-beta.
+      expect(() => new lib.MlflowTrackingStack(Testing.app(), "vm", BASE_PROPS)).not.toThrow();
+    });
+    jest.isolateModules(() => {
+      jest.doMock("@cdktf/provider-google-beta/lib/provider", () => { throw new Error("a broken install"); });
+      const lib = require("../lib") as typeof import("../lib");
+      expect(() => new lib.MlflowTrackingStack(Testing.app(), "mlflow", { ...BASE_PROPS, server: { kind: "cloud-run" } })).toThrow("a broken install");
+    });
+    jest.dontMock("@cdktf/provider-google-beta/lib/provider");
+  });
   test("the connection budget decides the default maxInstances: 2 on db-g1-small, 3 on a bigger tier", () => {
     expect(serviceOf(synthStack({ server: { kind: "cloud-run" } }).json).template.scaling.max_instance_count).toBe(2);
     expect(serviceOf(synthStack({ server: { kind: "cloud-run" }, database: { tier: "db-custom-1-3840" } }).json).template.scaling.max_instance_count).toBe(3);

@@ -15,6 +15,7 @@ import type { ArtifactRegistryRepository } from "@cdktf/provider-google/lib/arti
 import type { GoogleCloudRunV2Service } from "@cdktf/provider-google-beta/lib/google-cloud-run-v2-service";
 import type { GoogleCloudRunV2Job } from "@cdktf/provider-google-beta/lib/google-cloud-run-v2-job";
 import {
+  BETA_PROVIDER_PACKAGE, betaProviderInstalled,
   loadArtifactRegistryRepository, loadBetaCloudRunJob, loadBetaCloudRunService, loadBetaProjectServiceIdentity, loadBetaProvider,
   loadCloudRunV2ServiceIamMember, loadDataGoogleProject, loadIapSettings, loadIapWebCloudRunServiceIamMember,
 } from "../lib/private/optional-providers";
@@ -446,6 +447,9 @@ export interface MlflowCloudRunValidationInput extends Omit<MlflowCloudRunServer
 /** Checks the Cloud Run kind's options; adds every problem to `v`. */
 export function validateCloudRunOptions(v: Validator, props: MlflowCloudRunValidationInput): void {
   const access = props.access ?? {};
+  if (!betaProviderInstalled()) {
+    v.fail("server.kind", "cloud-run", `a kind whose bindings are installed: the Cloud Run kind's service and job are google-beta resources (provider 6.50's GA google_cloud_run_v2_service has no iap_enabled); install the optional peer dependency with npm install ${BETA_PROVIDER_PACKAGE}`);
+  }
   validateRuntimeOptions(v, props as never);
   v.check("access.mode", access.mode, oneOf(["iap", "internal"]).test,
     `${oneOf(["iap", "internal"]).expected} with server.kind "cloud-run" ("private" and "public" are modes of the VM kind)`);

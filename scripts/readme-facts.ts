@@ -48,11 +48,25 @@ export function installMarkdown(p: PackageJson = pkg): string {
     `  ${peers}`,
     "```",
   ];
-  if (optional.length > 0) {
-    lines.push("", `Optional peers, needed only by the features that use them: ${optional.map(([n, r]) => `\`${n}@${r}\``).join(", ")}.`);
+  for (const [name, range] of optional) {
+    const feature = OPTIONAL_PEER_FEATURES[name];
+    if (feature === undefined) throw new Error(`scripts/readme-facts.ts: say which feature needs the optional peer ${name}`);
+    lines.push("", `Optional peer \`${name}@${range}\`: ${feature}`);
   }
   return lines.join("\n");
 }
+
+/**
+ * What each optional peer dependency is for, in the README's install block. `cdktf init`'s
+ * TypeScript template sets skipLibCheck (hashicorp/terraform-cdk,
+ * packages/@cdktf/cli-core/templates/typescript/tsconfig.json).
+ */
+const OPTIONAL_PEER_FEATURES: Record<string, string> = {
+  "@cdktf/provider-google-beta":
+    'the [Cloud Run](#cloud-run) kind (`server.kind: "cloud-run"`) needs it; without it that kind ' +
+    "fails validation with a message that gives the install command. A TypeScript app that sets `skipLibCheck: false` " +
+    "needs it for the library's declaration files whichever kind it uses (`cdktf init` sets `skipLibCheck: true`).",
+};
 
 /** The bad props the README shows, and the stack id they are given to. */
 export const VALIDATION_EXAMPLE: { id: string; props: MlflowTrackingStackProps } = {

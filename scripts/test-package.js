@@ -10,11 +10,14 @@
 //   two-stacks.ts   a training stack whose service account gets the MLflow bucket and a
 //                   secret through grants scoped to the training stack
 //   database.ts     MlflowDatabase alone on an existing network, no subnetwork
+//   cloud-run.ts    the README's Cloud Run example (tarball app only): first without the
+//                   optional peer @cdktf/provider-google-beta (a validation error with the
+//                   install command), then after installing it
 // and each synthesized result is checked. The git install (the slow one: npm installs the
 // devDependencies in its clone) runs in the background while the tarball is packed,
 // installed and checked. Prints "N passed, N failed", exits 1 on failure.
 "use strict";
-const { execFileSync, spawn } = require("child_process");
+const { execFileSync, spawn, spawnSync } = require("child_process");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
@@ -137,6 +140,20 @@ secret.grantAccess(member, training);
 new TerraformOutput(training, "artifact_bucket", { value: mlflow.artifactBucket });
 app.synth();
 `,
+  // The README's Cloud Run example. Compiled with the others (skipLibCheck, as `cdktf init`
+  // sets it), run first without the optional peer, then with it.
+  "cloud-run.ts": `import { App } from "cdktf";
+import { MlflowTrackingStack } from "cdktf-mlflow-gcp";
+
+const app = new App();
+new MlflowTrackingStack(app, "mlflow", {
+  projectId: "${PROJECT}",
+  region: "europe-west1",
+  server: { kind: "cloud-run", minInstances: 1, maxInstances: 2 },
+  access: { mode: "iap", iapMembers: ["group:ml-team@example.com"] },
+});
+app.synth();
+`,
   "database.ts": `import { App, TerraformStack } from "cdktf";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
@@ -204,6 +221,29 @@ function checkMain(outdir) {
   assert(sql.settings.ip_configuration.ipv4_enabled === false, "Cloud SQL has a public IP");
 }
 
+/** The optional peer the Cloud Run kind needs, as package.json pins it. */
+const betaPeer = Object.entries(pkg.peerDependencies).filter(([name]) => name === "@cdktf/provider-google-beta").map(([n, r]) => `${n}@${r}`)[0];
+
+function checkCloudRunWithoutBeta(dir) {
+  const child = spawnSync("node", ["cloud-run.js"], { cwd: dir, encoding: "utf8", env: { ...process.env, CDKTF_OUTDIR: path.join(dir, "out-no-beta") } });
+  assert(child.status !== 0, "the Cloud Run kind synthesized without @cdktf/provider-google-beta installed");
+  assert(child.stderr.includes("MlflowValidationError") && child.stderr.includes(`server.kind: "cloud-run" is not valid`) && child.stderr.includes(`npm install ${betaPeer}`),
+    `no validation error with the install command:\n${child.stderr.split("\n").slice(0, 8).join("\n")}`);
+}
+
+function checkCloudRun(outdir) {
+  const json = stackJson(outdir, "mlflow");
+  assert(json.resource.google_compute_instance === undefined, "the Cloud Run kind built a VM");
+  const service = Object.values(json.resource.google_cloud_run_v2_service ?? {})[0];
+  assert(service !== undefined, "no google_cloud_run_v2_service");
+  assert(service.provider === "google-beta" && json.provider["google-beta"] !== undefined, `service provider ${service.provider}`);
+  assert(service.name === "mlflow-server" && service.iap_enabled === true && service.ingress === "INGRESS_TRAFFIC_ALL", "service name, IAP or ingress");
+  const images = service.template.containers.map((c) => c.image);
+  assert(images.some((i) => i === `europe-west1-docker.pkg.dev/${PROJECT}/mlflow-ghcr/mlflow/mlflow:v3.18.0-full`), `images ${images.join(", ")}`);
+  assert(Object.values(json.resource.google_cloud_run_v2_job ?? {}).length === 1, "no migration job");
+  assert(json.output.tracking_uri && json.output.migration_job, "outputs missing");
+}
+
 function checkTwoStacks(outdir) {
   const manifest = readJson(path.join(outdir, "manifest.json"));
   assert(JSON.stringify(manifest.stacks.training.dependencies) === '["mlflow"]', `training depends on ${JSON.stringify(manifest.stacks.training.dependencies)}`);
@@ -234,7 +274,7 @@ function checkDatabaseOnly(outdir) {
   assert(sql.settings.ip_configuration.private_network === `projects/${PROJECT}/global/networks/default`, "private_network");
 }
 
-function consumerChecks(label, source, install) {
+function consumerChecks(label, source, install, withBeta) {
   const { dir, code, log, seconds } = install;
   let installed = false;
   check(`${label}: npm install into a fresh app`, () => {
@@ -258,6 +298,13 @@ function consumerChecks(label, source, install) {
     () => checkTwoStacks(synth(dir, "two-stacks.ts")));
   check(`${label}: MlflowDatabase alone with a network id: synth, no network resources`,
     () => checkDatabaseOnly(synth(dir, "database.ts")));
+  if (!withBeta) return;
+  check(`${label}: Cloud Run kind without the optional peer: a validation error with the install command`,
+    () => checkCloudRunWithoutBeta(dir));
+  check(`${label}: Cloud Run kind after npm install ${betaPeer}: synth, google-beta service with IAP, pinned image, migration job`, () => {
+    run("npm", ["install", betaPeer], dir, { npm_config_prefer_offline: "true", npm_config_audit: "false", npm_config_fund: "false" });
+    checkCloudRun(synth(dir, "cloud-run.ts"));
+  });
 }
 
 async function main() {
@@ -265,7 +312,7 @@ async function main() {
   // builds): it runs while the tarball is packed, installed and checked.
   const gitInstall = gitUrl ? installApp("git-app", gitUrl) : undefined;
   const tarball = packTarball();
-  if (tarball) consumerChecks("tarball", tarball, await installApp("tarball-app", tarball));
+  if (tarball) consumerChecks("tarball", tarball, await installApp("tarball-app", tarball), true);
   if (gitInstall) consumerChecks("git URL (prepare builds it)", gitUrl, await gitInstall);
 
   fs.rmSync(work, { recursive: true, force: true });

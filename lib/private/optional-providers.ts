@@ -31,6 +31,25 @@ export const loadComputeDisk = () =>
   require("@cdktf/provider-google/lib/compute-disk") as typeof import("@cdktf/provider-google/lib/compute-disk");
 
 // The Cloud Run kind: google-beta resources (an optional peer dependency; loaded only for this kind).
+
+/** The optional peer dependency the Cloud Run kind needs, as package.json pins it. */
+export const BETA_PROVIDER_PACKAGE = "@cdktf/provider-google-beta@16.12.1";
+
+/**
+ * Whether this app has the google-beta bindings installed. Without them the Cloud Run kind
+ * fails validation with an install command instead of a bare "Cannot find module".
+ */
+export function betaProviderInstalled(): boolean {
+  try {
+    loadBetaProvider();
+    return true;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "MODULE_NOT_FOUND" && err.message.includes("@cdktf/provider-google-beta")) return false;
+    throw e;
+  }
+}
+
 export const loadBetaProvider = () =>
   require("@cdktf/provider-google-beta/lib/provider") as typeof import("@cdktf/provider-google-beta/lib/provider");
 
