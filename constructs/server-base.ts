@@ -20,6 +20,7 @@ import { DEFAULT_DEPENDENCY_CUTOFF, DEFAULT_MLFLOW_VERSION, MlflowPermission } f
 import {
   DEFAULT_NAME_PREFIX, DEPENDENCY_CUTOFF, MLFLOW_VERSION, Validator, checkCommonProps, oneOf,
 } from "../lib/validation";
+import { gcSettings, validateOperationsOptions } from "../lib/operations";
 
 /** The kinds of tracking server this library runs. */
 export type MlflowServerKind = "vm" | "cloud-run";
@@ -125,6 +126,37 @@ export interface MlflowAuthOptions {
 /** Day-2 operations (`operations` prop). */
 export interface MlflowOperationsOptions {
   /**
+   * When `mlflow gc` removes deleted runs and experiments for good, with their artifacts: a
+   * cron expression of five fields in UTC (Cloud Scheduler's format). Minute: one number;
+   * hour, day of month, month and day of week: a number, `*`, `A-B`, a step (`*` or `A-B`
+   * followed by `/S`) or a comma list of these; numbers only (day of week 0-7, 0 and 7
+   * Sunday); day of month and day of week not both set. The VM runs it from a systemd timer,
+   * Cloud Run from Cloud Scheduler and a job.
+   * @default "0 4 * * *" (every day at 04:00 UTC)
+   */
+  readonly gcSchedule?: string;
+  /**
+   * How long a run or experiment stays in the deleted stage (restorable from the UI) before
+   * gc removes it: `mlflow gc --older-than`, MLflow's `#d#h#m#s` format.
+   * @default "30d"
+   */
+  readonly gcOlderThan?: string;
+  /**
+   * Health alerting: an alert policy on the server's health (VM: the Ops Agent's scrape of
+   * MLflow's metrics; Cloud Run: the service's own request and instance metrics) and, where
+   * Google's uptime checkers can already reach `/health` (a public VM open to 0.0.0.0/0), an
+   * uptime check. Never opens anything for the checkers. The alert on database connections
+   * is created either way.
+   * @default true
+   */
+  readonly uptimeCheck?: boolean;
+  /**
+   * Addresses that get the alerts: one Cloud Monitoring email notification channel each,
+   * attached to every alert policy of the stack.
+   * @default [] (the policies exist and show incidents in the console, but notify no one)
+   */
+  readonly alertEmails?: string[];
+  /**
    * Before a schema migration (only when the installed MLflow is newer than the schema,
    * never on a plain restart), take an on-demand Cloud SQL backup and wait for it; when the
    * backup fails, nothing is migrated and the server does not start. On-demand backups are
@@ -155,7 +187,7 @@ export interface MlflowServerBaseProps {
   readonly artifactStore: IMlflowArtifactStore;
   /** @default { basicAuth: true, defaultPermission: "READ" } */
   readonly auth?: MlflowAuthOptions;
-  /** @default { backupBeforeUpgrade: true } */
+  /** @default - gc daily at 04:00 UTC of what was deleted 30 days ago, health alerting, a backup before migrations */
   readonly operations?: MlflowOperationsOptions;
 }
 
@@ -183,6 +215,10 @@ export abstract class MlflowServerBase extends Construct implements IMlflowServe
   public readonly basicAuth: boolean;
   public readonly defaultPermission: MlflowPermission;
   public readonly backupBeforeUpgrade: boolean;
+  /** When gc runs: a cron expression, UTC. */
+  public readonly gcSchedule: string;
+  /** What gc removes: runs and experiments deleted at least this long ago (`--older-than`). */
+  public readonly gcOlderThan: string;
   public readonly namePrefix: string;
   /** `PROJECT/INSTANCE` backed up before a migration; undefined when backups are off. */
   public readonly backupInstance?: string;
@@ -206,6 +242,7 @@ export abstract class MlflowServerBase extends Construct implements IMlflowServe
     const v = new Validator();
     checkCommonProps(v, props);
     validateKind(v);
+    validateOperationsOptions(v, props.operations);
     v.throwIfInvalid(this.node.path);
 
     this.namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
@@ -214,6 +251,9 @@ export abstract class MlflowServerBase extends Construct implements IMlflowServe
     this.basicAuth = props.auth?.basicAuth ?? true;
     this.defaultPermission = props.auth?.defaultPermission ?? "READ";
     this.backupBeforeUpgrade = props.operations?.backupBeforeUpgrade ?? true;
+    const gc = gcSettings(props.operations);
+    this.gcSchedule = gc.schedule;
+    this.gcOlderThan = gc.olderThan;
 
     const serviceAccount = new ServiceAccount(this, "ServiceAccount", {
       project: props.projectId,

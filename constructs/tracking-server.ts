@@ -216,6 +216,8 @@ export class MlflowTrackingServer extends MlflowServerBase {
       enableJobExecution: this.enableJobExecution,
       poolSize: this.connectionPlan.poolSize,
       maxOverflow: this.connectionPlan.maxOverflow,
+      gcSchedule: this.gcSchedule,
+      gcOlderThan: this.gcOlderThan,
     };
 
     // The first boot reads the secrets and connects to the database: create the VM only once

@@ -29,7 +29,10 @@ export {
 } from "./checks";
 export {
   renderStartupScript, renderMlflowUnit, renderBasicAuthIni, renderCaddyfile, serverArguments, unitEnvironment, StartupScriptOptions,
+  renderGcUnit, renderGcTimer, gcUnitEnvironment, renderOpsAgentConfig, OPS_AGENT_VERSION, LOGGED_UNITS,
 } from "./startup-script";
+export { DEFAULT_GC_SCHEDULE, DEFAULT_GC_OLDER_THAN } from "./operations";
+export { toOnCalendar, cronProblem } from "./schedule";
 export {
   DEFAULT_MLFLOW_VERSION, PINNED_PYTHON_PACKAGES, DEFAULT_DEPENDENCY_CUTOFF, UV_VERSION, DATABASE_DRIVER, MlflowPermission,
   ServerEndpoint, pythonRequirements, allowedHosts, corsOrigins, serverEnvironment,
