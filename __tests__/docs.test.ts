@@ -72,8 +72,8 @@ describe("architecture diagram (README)", () => {
     const graph = architectureGraph(stacks[0]);
     const synthesized = Object.entries(stacks[0].resource).flatMap(([type, byName]) => Object.keys(byName).map((name) => `${type}.${name}`));
     expect(graph.nodes.map((n) => n.address).sort()).toEqual(synthesized.filter((a) => !/^(google_project_service|time_sleep)\./.test(a)).sort());
-    expect([...new Set(graph.nodes.map((n) => n.group))].sort()).toEqual(["ArtifactStore", "Database", "Network", "Server"]);
-    expect(graph.omitted).toEqual({ google_project_service: 8, time_sleep: 1 });
+    expect([...new Set(graph.nodes.map((n) => n.group))].sort()).toEqual(["ArtifactStore", "Database", "Network", "Operations", "Server"]);
+    expect(graph.omitted).toEqual({ google_project_service: 9, time_sleep: 1 });
     const vm = graph.nodes.find((n) => n.type === "google_compute_instance")!.address;
     const sql = graph.nodes.find((n) => n.type === "google_sql_database_instance")!.address;
     const nat = graph.nodes.find((n) => n.type === "google_compute_router_nat")!.address;

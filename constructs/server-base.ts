@@ -25,9 +25,38 @@ import { gcSettings, validateOperationsOptions } from "../lib/operations";
 /** The kinds of tracking server this library runs. */
 export type MlflowServerKind = "vm" | "cloud-run";
 
+/** A URL Google's uptime checkers can reach `/health` at, as the server is exposed. */
+export interface MlflowUptimeCheckTarget {
+  /** Host name or address (a Terraform reference for a static IP). */
+  readonly host: string;
+  readonly port: number;
+  readonly useSsl: boolean;
+}
+
+/**
+ * What health alerting (MlflowOperations) watches on a server: the VM by its name (the Ops
+ * Agent's scrape of MLflow's metrics carries it), the Cloud Run service by its name.
+ */
+export type MlflowHealthTarget =
+  | {
+    readonly kind: "vm";
+    readonly instanceName: string;
+    /** Set only where the checkers can already reach the server (public mode open to 0.0.0.0/0). */
+    readonly uptimeCheck?: MlflowUptimeCheckTarget;
+  }
+  | {
+    readonly kind: "cloud-run";
+    readonly serviceName: string;
+    readonly region: string;
+    /** Instances kept running: with at least one, no instance at all means the service is down. */
+    readonly minInstances: number;
+  };
+
 /** What the stack and its users need from a tracking server of any kind. */
 export interface IMlflowServer extends IConstruct {
   readonly kind: MlflowServerKind;
+  /** What health alerting watches. */
+  readonly healthTarget: MlflowHealthTarget;
   /** The server's own service account. */
   readonly serviceAccountEmail: string;
   /** URL clients set as MLFLOW_TRACKING_URI. */
@@ -206,6 +235,7 @@ export const BACKUP_PERMISSIONS = ["cloudsql.backupRuns.create", "cloudsql.backu
 export abstract class MlflowServerBase extends Construct implements IMlflowServer {
   public abstract readonly kind: MlflowServerKind;
   public abstract readonly trackingUri: string;
+  public abstract readonly healthTarget: MlflowHealthTarget;
   public readonly serviceAccountEmail: string;
   public readonly adminPasswordSecret?: IMlflowSecret;
   /** Secret holding the Flask secret key of basic auth (the same on every instance). */

@@ -10,7 +10,7 @@ import type { ComputeDisk } from "@cdktf/provider-google/lib/compute-disk";
 import { loadComputeDisk, loadDnsManagedZone, loadDnsRecordSet } from "../lib/private/optional-providers";
 import type { IMlflowNetwork } from "./network";
 import {
-  MlflowServerBase, MlflowServerBaseProps, MlflowAccessOptions, MlflowAuthOptions, validateRuntimeOptions,
+  MlflowServerBase, MlflowServerBaseProps, MlflowAccessOptions, MlflowAuthOptions, MlflowHealthTarget, validateRuntimeOptions,
 } from "./server-base";
 import { createFirewallRules, grantInstanceAccess, IAP_TCP_FORWARDING_RANGE } from "./private/vm-access";
 import { StartupScriptOptions, renderStartupScriptForTerraform } from "../lib/startup-script";
@@ -115,6 +115,8 @@ export class MlflowTrackingServer extends MlflowServerBase {
   public readonly caddyDataDisk?: ComputeDisk;
   /** The database connections this server may open at worst, and its pool sizes. */
   public readonly connectionPlan: ConnectionPlan;
+  /** What health alerting watches: the VM's name, and its public URL when open to everyone. */
+  public readonly healthTarget: MlflowHealthTarget;
 
   constructor(scope: Construct, id: string, props: MlflowTrackingServerProps) {
     let plan: ConnectionPlan | undefined;
@@ -279,6 +281,17 @@ export class MlflowTrackingServer extends MlflowServerBase {
       adminMembers: access.adminMembers ?? [],
       serviceAccountId: this.serviceAccountName,
     });
+
+    // Google's uptime checkers come from public addresses all over the world: only a server
+    // already open to every address is reachable for them (monitoring never opens anything).
+    const openToEveryone = this.accessMode === "public" && (access.allowedSourceRanges ?? []).includes("0.0.0.0/0");
+    this.healthTarget = {
+      kind: "vm",
+      instanceName,
+      uptimeCheck: openToEveryone
+        ? { host: this.domain ?? address!.address, port: this.domain ? 443 : this.port, useSsl: this.domain !== undefined }
+        : undefined,
+    };
 
     this.internalTrackingUri = this.domain ? `https://${this.domain}` : `http://${this.internalIp}:${this.port}`;
     if (this.accessMode === "private") {

@@ -19,9 +19,12 @@ export {
 } from "../constructs/cloud-run-server";
 export {
   MlflowServerBase, MlflowServerBaseProps, IMlflowServer, MlflowServerKind, MlflowAccessMode, MlflowAccessOptions,
-  MlflowAuthOptions, MlflowOperationsOptions, BACKUP_PERMISSIONS,
+  MlflowAuthOptions, MlflowOperationsOptions, BACKUP_PERMISSIONS, MlflowHealthTarget, MlflowUptimeCheckTarget,
 } from "../constructs/server-base";
 export { MlflowGeneratedSecret, MlflowGeneratedSecretProps, IMlflowSecret } from "../constructs/generated-secret";
+export {
+  MlflowOperations, MlflowOperationsProps, DATABASE_CONNECTIONS_ALERT_RATIO, SERVER_ERRORS_ALERT_THRESHOLD,
+} from "../constructs/operations";
 export { MlflowValidationError, ValidationProblem } from "./validation";
 export {
   MlflowChecks, MLFLOW_RULES, MlflowRule, MlflowRuleLevel, MlflowCompliance, MlflowRuleResult, MlflowSynthesizedResource,
