@@ -109,7 +109,7 @@ describe("cost table (README)", () => {
   });
 
   test("the lines follow the synthesized stacks", () => {
-    const [privateMode, publicDomain, tutorial] = stacks.map((s) => costLines(s, prices));
+    const [privateMode, publicDomain, tutorial, cloudRun] = stacks.map((s) => costLines(s, prices));
     const rows = (lines: typeof privateMode) => lines.map((l) => `${l.row}: ${l.detail}`);
     expect(rows(privateMode)).toEqual(expect.arrayContaining([
       "Compute Engine VM: e2-medium", "VM boot disk: 20 GB pd-balanced", "Cloud NAT gateway: 1 VM",
@@ -119,6 +119,26 @@ describe("cost table (README)", () => {
     expect(publicDomain.some((l) => l.priceId === "network.ip.in-use")).toBe(true);
     expect(publicDomain.some((l) => l.priceId.startsWith("network.nat."))).toBe(false);
     expect(rows(tutorial)).toContain("Compute Engine VM: e2-standard-2");
+    // Operations: the Ops Agent's scrape on every VM, alert policies everywhere.
+    expect(rows(privateMode)).toEqual(expect.arrayContaining([
+      "Managed Service for Prometheus ¹: 300 series every 60 s", "Alert policies ³: 4 metric references", "Cloud Logging ¹: 1 GiB",
+    ]));
+    // Cloud Run: one minimum instance, MLflow (1 vCPU, 2 GiB) and the Caddy sidecar (1 vCPU,
+    // 512 MiB) at the idle rate; gc daily; the cached images; no VM, disk or NAT.
+    expect(rows(cloudRun)).toEqual(expect.arrayContaining([
+      "Cloud Run service (idle minimum instances): 1 × 2 vCPU", "Cloud Run service (idle minimum instances): 1 × 2.5 GiB",
+      "Cloud Run jobs (gc) ¹: 31 runs × 120 s × 1 vCPU", "Cloud Scheduler: 1 job", "Artifact Registry (cached images) ¹: 2 GB",
+      "Alert policies ³: 3 metric references", "Cloud SQL instance: db-g1-small, zonal",
+    ]));
+    expect(cloudRun.find((l) => l.priceId === "run.idle.cpu")!.quantity).toBe(2 * 730 * 3600);
+    expect(cloudRun.some((l) => /^(compute|network)\./.test(l.priceId))).toBe(false);
+    expect(cloudRun.some((l) => l.priceId === "monitoring.prometheus.samples")).toBe(false);
+  });
+
+  test("an uptime check is priced where one exists", () => {
+    const open = synthesizeStack({ projectId: "my-project", region: "europe-west1", access: { mode: "public", allowedSourceRanges: ["0.0.0.0/0"], domain: "mlflow.example.com" } });
+    const line = costLines(open, prices).find((l) => l.row === "Uptime checks")!;
+    expect(line).toMatchObject({ detail: "every 300 s from 6 locations", priceId: "monitoring.uptime.execution", quantity: (730 * 3600 / 300) * 6 });
   });
 
   test("a resource without a price is an error, not a zero", () => {
@@ -126,5 +146,10 @@ describe("cost table (README)", () => {
     const vm = Object.values(stack.resource.google_compute_instance)[0];
     vm.machine_type = "n2-standard-8";
     expect(() => costLines(stack, prices)).toThrow(/no price "compute\.instance\.n2-standard-8"/);
+    // Instance-based billing (a container without cpu_idle) has other prices.
+    const cloudRun = JSON.parse(JSON.stringify(stacks[3])) as SynthesizedStack;
+    const service = Object.values<any>(cloudRun.resource.google_cloud_run_v2_service)[0];
+    service.template.containers[0].resources.cpu_idle = false;
+    expect(() => costLines(cloudRun, prices)).toThrow(/instance-based billing/);
   });
 });
