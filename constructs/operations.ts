@@ -34,7 +34,7 @@ import { DEFAULT_NAME_PREFIX, Validator, checkCommonProps } from "../lib/validat
 
 export interface MlflowOperationsProps {
   readonly projectId: string;
-  /** Region of the deployment (used for validation only). */
+  /** Region of the deployment. */
   readonly region: string;
   /** @default "mlflow" */
   readonly namePrefix?: string;
