@@ -152,7 +152,7 @@ const CASES: Case[] = [
     /ingress is INGRESS_TRAFFIC_ALL and iap_enabled is not true/],
   ["MLF-RUN-ENV-SECRET", variant(isJob, () => undefined, CLOUD_RUN),
     variant(isJob, (c) => { c.template.template.containers[0].env.push({ name: "DB_PASSWORD", value: "${random_password.Database_Password_Value_159A38AE.result}" }); }, CLOUD_RUN),
-    /migrate: DB_PASSWORD=\$\{random_password\./],
+    /gc: DB_PASSWORD=\$\{random_password\./],
   ["MLF-RUN-IMAGE-PIN", variant(isService, () => undefined, CLOUD_RUN),
     variant(isService, (c) => { c.template.containers[0].image = "ghcr.io/mlflow/mlflow:latest"; }, CLOUD_RUN), /mlflow: ghcr\.io\/mlflow\/mlflow:latest \(the tag latest\)/],
   ["MLF-RUN-DEFAULT-SA", variant(isJob, () => undefined, CLOUD_RUN), variant(isJob, (c) => { delete c.template.template.service_account; }, CLOUD_RUN),

@@ -18,7 +18,8 @@ const PROJECT_NUMBER = "${data.google_project.Server_Project_67984ED1.number}";
 const URL = `https://mlflow-server-${PROJECT_NUMBER}.europe-west1.run.app`;
 
 const serviceOf = (json: TfJson) => onlyResource(json, "google_cloud_run_v2_service");
-const jobOf = (json: TfJson) => onlyResource(json, "google_cloud_run_v2_job");
+/** The migration job (the gc job is the other google_cloud_run_v2_job). */
+const jobOf = (json: TfJson) => json.resource.google_cloud_run_v2_job.Server_MigrationJob_AC0AF56A;
 const container = (json: TfJson, name: string) => serviceOf(json).template.containers.find((c: any) => c.name === name);
 const envOf = (c: any): Record<string, any> => Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.value_source]));
 
@@ -241,7 +242,7 @@ describe("outputs", () => {
     expect(json.output.tracking_uri.value).toBe(URL);
     expect(json.output.server_service.value).toBe("mlflow-server");
     expect(json.output.migration_job.value).toBe("mlflow-migrate");
-    expect(String(json.output.teardown_commands.value)).toContain("server.deletionProtection: false (the Cloud Run service and job are protected)");
+    expect(String(json.output.teardown_commands.value)).toContain("server.deletionProtection: false (the Cloud Run service and jobs are protected)");
   });
 });
 

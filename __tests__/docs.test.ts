@@ -143,8 +143,8 @@ describe("architecture diagram (README)", () => {
     const graph = architectureGraph(stacks[0]);
     const synthesized = Object.entries(stacks[0].resource).flatMap(([type, byName]) => Object.keys(byName).map((name) => `${type}.${name}`));
     expect(graph.nodes.map((n) => n.address).sort()).toEqual(synthesized.filter((a) => !/^(google_project_service|time_sleep)\./.test(a)).sort());
-    expect([...new Set(graph.nodes.map((n) => n.group))].sort()).toEqual(["ArtifactStore", "Database", "Network", "Server"]);
-    expect(graph.omitted).toEqual({ google_project_service: 8, time_sleep: 1 });
+    expect([...new Set(graph.nodes.map((n) => n.group))].sort()).toEqual(["ArtifactStore", "Database", "Network", "Operations", "Server"]);
+    expect(graph.omitted).toEqual({ google_project_service: 9, time_sleep: 1 });
     const vm = graph.nodes.find((n) => n.type === "google_compute_instance")!.address;
     const sql = graph.nodes.find((n) => n.type === "google_sql_database_instance")!.address;
     const nat = graph.nodes.find((n) => n.type === "google_compute_router_nat")!.address;
@@ -180,7 +180,7 @@ describe("cost table (README)", () => {
   });
 
   test("the lines follow the synthesized stacks", () => {
-    const [privateMode, publicDomain, tutorial] = stacks.map((s) => costLines(s, prices));
+    const [privateMode, publicDomain, tutorial, cloudRun] = stacks.map((s) => costLines(s, prices));
     const rows = (lines: typeof privateMode) => lines.map((l) => `${l.row}: ${l.detail}`);
     expect(rows(privateMode)).toEqual(expect.arrayContaining([
       "Compute Engine VM: e2-medium", "VM boot disk: 20 GB pd-balanced", "Cloud NAT gateway: 1 VM",
@@ -190,6 +190,30 @@ describe("cost table (README)", () => {
     expect(publicDomain.some((l) => l.priceId === "network.ip.in-use")).toBe(true);
     expect(publicDomain.some((l) => l.priceId.startsWith("network.nat."))).toBe(false);
     expect(rows(tutorial)).toContain("Compute Engine VM: e2-standard-2");
+    // Operations: the Ops Agent's scrape on every VM, alert policies everywhere.
+    expect(rows(privateMode)).toEqual(expect.arrayContaining([
+      "Managed Service for Prometheus ¹: 300 series every 60 s", "Alert policies ³: 4 metric references", "Cloud Logging ¹: 1 GiB",
+    ]));
+    // Cloud Run: one minimum instance, MLflow (1 vCPU, 2 GiB) and the Caddy sidecar (1 vCPU,
+    // 512 MiB) at the idle rate; gc daily; the cached images; no VM, disk or NAT.
+    expect(rows(cloudRun)).toEqual(expect.arrayContaining([
+      "Cloud Run service (idle minimum instances): 1 × 2 vCPU", "Cloud Run service (idle minimum instances): 1 × 2.5 GiB",
+      "Cloud Run jobs (gc) ¹: 31 runs × 120 s × 1 vCPU", "Cloud Scheduler: 1 job", "Artifact Registry (cached images) ¹: 2 GB",
+      "Alert policies ³: 3 metric references", "Cloud SQL instance: db-g1-small, zonal",
+    ]));
+    expect(cloudRun.find((l) => l.priceId === "run.idle.cpu")!.quantity).toBe(2 * 730 * 3600);
+    expect(cloudRun.some((l) => /^(compute|network)\./.test(l.priceId))).toBe(false);
+    expect(cloudRun.some((l) => l.priceId === "monitoring.prometheus.samples")).toBe(false);
+  });
+
+  test("an uptime check is priced where one exists", () => {
+    // No mode of the library's own servers gets one (none is open to the internet); MlflowOperations
+    // creates one for a server of the user's own that is (__tests__/operations.test.ts).
+    expect(stacks.some((s) => s.resource.google_monitoring_uptime_check_config !== undefined)).toBe(false);
+    const open = JSON.parse(JSON.stringify(stacks[0])) as SynthesizedStack;
+    open.resource.google_monitoring_uptime_check_config = { Own_UptimeCheck: { period: "300s", timeout: "10s" } };
+    const line = costLines(open, prices).find((l) => l.row === "Uptime checks")!;
+    expect(line).toMatchObject({ detail: "every 300 s from 6 locations", priceId: "monitoring.uptime.execution", quantity: (730 * 3600 / 300) * 6 });
   });
 
   test("a resource without a price is an error, not a zero", () => {
@@ -197,5 +221,10 @@ describe("cost table (README)", () => {
     const vm = Object.values(stack.resource.google_compute_instance)[0];
     vm.machine_type = "n2-standard-8";
     expect(() => costLines(stack, prices)).toThrow(/no price "compute\.instance\.n2-standard-8"/);
+    // Instance-based billing (a container without cpu_idle) has other prices.
+    const cloudRun = JSON.parse(JSON.stringify(stacks[3])) as SynthesizedStack;
+    const service = Object.values<any>(cloudRun.resource.google_cloud_run_v2_service)[0];
+    service.template.containers[0].resources.cpu_idle = false;
+    expect(() => costLines(cloudRun, prices)).toThrow(/instance-based billing/);
   });
 });

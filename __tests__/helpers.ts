@@ -106,3 +106,30 @@ export function verifyMlflowUnit(unitText: string): { output: string; status: nu
     fs.rmSync(root, { recursive: true, force: true });
   }
 }
+
+/**
+ * `systemd-analyze verify` of several unit files checked together (a service and its timer),
+ * in a small root like verifyMlflowUnit's. Returns what verify printed and its exit status.
+ */
+export function verifyUnits(units: Record<string, string>): { output: string; status: number | null } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "mlflow-verify-"));
+  try {
+    fs.mkdirSync(path.join(root, "opt/mlflow/venv/bin"), { recursive: true });
+    fs.mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
+    fs.mkdirSync(path.join(root, "usr/lib/systemd"), { recursive: true });
+    fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
+    for (const exe of ["python", "mlflow"]) fs.writeFileSync(path.join(root, "opt/mlflow/venv/bin", exe), "#!/bin/sh\n", { mode: 0o755 });
+    for (const [name, text] of Object.entries(units)) fs.writeFileSync(path.join(root, "etc/systemd/system", name), text);
+    const result = spawnSync("systemd-analyze", ["verify", `--root=${root}`, ...Object.keys(units).map((n) => `/etc/systemd/system/${n}`)], { encoding: "utf8" });
+    return { output: result.stderr + result.stdout, status: result.status };
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Parses YAML with PyYAML (python3-yaml), as JSON. */
+export function parseYaml(text: string): any {
+  const result = spawnSync("python3", ["-c", "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"], { input: text, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`YAML does not parse: ${result.stderr}`);
+  return JSON.parse(result.stdout);
+}

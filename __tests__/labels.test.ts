@@ -12,6 +12,12 @@ import { TfJson, synthStack } from "./helpers";
 
 const LABELS = { team: "ml", env: "test" };
 const LABEL_PROPERTIES = new Set(["labels", "userLabels", "resourceLabels"]);
+/**
+ * Attributes named like labels that are not: a notification channel's `labels` configure the
+ * channel (`email_address` for type "email"; google_monitoring_notification_channel docs),
+ * its resource labels are `user_labels`.
+ */
+const NOT_LABELS = new Set(["google_monitoring_notification_channel labels"]);
 
 const PROVIDER_PACKAGES: Record<string, string> = {
   google: "@cdktf/provider-google",
@@ -63,7 +69,7 @@ function labelPaths(type: string, providerName?: string): string[][] {
   const walk = (name: string, prefix: string[], seen: Set<string>) => {
     for (const [prop, typeText] of interfaces.get(name) ?? []) {
       if (LABEL_PROPERTIES.has(prop)) {
-        paths.push([...prefix, snake(prop)]);
+        if (!NOT_LABELS.has(`${type} ${[...prefix, snake(prop)].join(".")}`)) paths.push([...prefix, snake(prop)]);
         continue;
       }
       for (const ref of typeText.match(/\b[A-Z]\w+\b/g) ?? []) {
@@ -100,7 +106,7 @@ const SCENARIOS: Array<[string, Partial<MlflowTrackingStackProps>]> = [
   }],
   ["public plain HTTP", { access: { mode: "public", allowedSourceRanges: ["203.0.113.0/24"], allowPlaintextHttp: true } }],
   ["existing network and subnetwork", { network: { existingNetwork: "default", existingSubnetwork: "default" } }],
-  ["basic auth off", { auth: { basicAuth: false } }],
+  ["basic auth off, alert emails", { auth: { basicAuth: false }, operations: { alertEmails: ["ml-oncall@example.com"] } }],
   ["public with a domain, privateDns and adminMembers", {
     access: { mode: "public", domain: "mlflow.example.com", allowedSourceRanges: ["203.0.113.0/24"], privateDns: true, adminMembers: ["user:ops@example.com"] },
   }],
@@ -147,6 +153,8 @@ describe("labels reach every resource that takes labels (per the provider bindin
       "google_compute_instance boot_disk.initialize_params.labels",
       "google_compute_instance labels",
       "google_dns_managed_zone labels",
+      "google_monitoring_alert_policy user_labels",
+      "google_monitoring_notification_channel user_labels",
       "google_secret_manager_secret labels",
       "google_sql_database_instance settings.user_labels",
       "google_storage_bucket labels",

@@ -31,6 +31,8 @@ describe("resource addresses are stable (renaming one replaces real infrastructu
       "google_compute_router.Network_Router_B43C5A1B",
       "google_compute_router_nat.Network_Nat_3769BF30",
       "google_compute_subnetwork.Network_Subnetwork_36DAE8DB",
+      "google_monitoring_alert_policy.Operations_DatabaseConnectionsPolicy_A2477647",
+      "google_monitoring_alert_policy.Operations_HealthPolicy_7FA0813E",
       "google_project_iam_custom_role.Server_BackupRole_27EAA4CC",
       "google_project_iam_member.Server_BackupRoleMember_C4D384DE",
       "google_project_iam_member.Server_LogWriter_1C416378",
@@ -39,6 +41,7 @@ describe("resource addresses are stable (renaming one replaces real infrastructu
       "google_project_service.Api-compute",
       "google_project_service.Api-iam",
       "google_project_service.Api-iap",
+      "google_project_service.Api-monitoring",
       "google_project_service.Api-secretmanager",
       "google_project_service.Api-servicenetworking",
       "google_project_service.Api-sqladmin",
@@ -76,8 +79,8 @@ describe("providers and APIs", () => {
   test("APIs are enabled and never disabled on destroy", () => {
     const services = resourcesOf(json, "google_project_service").map(([, r]) => r);
     expect(services.map((s) => s.service).sort()).toEqual([
-      "cloudresourcemanager.googleapis.com", "compute.googleapis.com", "iam.googleapis.com", "iap.googleapis.com", "secretmanager.googleapis.com",
-      "servicenetworking.googleapis.com", "sqladmin.googleapis.com", "storage.googleapis.com",
+      "cloudresourcemanager.googleapis.com", "compute.googleapis.com", "iam.googleapis.com", "iap.googleapis.com", "monitoring.googleapis.com",
+      "secretmanager.googleapis.com", "servicenetworking.googleapis.com", "sqladmin.googleapis.com", "storage.googleapis.com",
     ]);
     for (const s of services) expect(s.disable_on_destroy).toBe(false);
   });

@@ -40,14 +40,14 @@ function execStart(unit: string): string {
 
 
 describe("pins and reproducible installs", () => {
-  test("default: mlflow[auth] 3.18.0 with the pinned driver and GCS client", () => {
+  test("default: mlflow[auth] 3.18.0 with the pinned driver, GCS client and metrics exporter", () => {
     expect(assignment(renderStartupScript(SCRIPT_OPTIONS), "PYTHON_REQUIREMENTS")).toBe(
-      "('mlflow[auth]==3.18.0' psycopg2-binary==2.9.13 google-cloud-storage==3.17.1)",
+      "('mlflow[auth]==3.18.0' psycopg2-binary==2.9.13 google-cloud-storage==3.17.1 prometheus-flask-exporter==0.23.2)",
     );
   });
   test("mlflowVersion is installed exactly; no auth extra without basic auth", () => {
     expect(assignment(renderStartupScript({ ...SCRIPT_OPTIONS, mlflowVersion: "3.9.1", basicAuth: false }), "PYTHON_REQUIREMENTS")).toBe(
-      "(mlflow==3.9.1 psycopg2-binary==2.9.13 google-cloud-storage==3.17.1)",
+      "(mlflow==3.9.1 psycopg2-binary==2.9.13 google-cloud-storage==3.17.1 prometheus-flask-exporter==0.23.2)",
     );
   });
   test("the stack's mlflowVersion reaches the VM", () => {
@@ -78,7 +78,7 @@ describe("mlflow server flags", () => {
       "/opt/mlflow/venv/bin/mlflow server --host 0.0.0.0 --port 5000 --workers 2 --serve-artifacts " +
         "--artifacts-destination gs://acme-ml-prod-mlflow-artifacts/mlartifacts " +
         "--allowed-hosts localhost,localhost:*,127.0.0.1,127.0.0.1:*,0.0.0.0,0.0.0.0:*,10.20.0.2,10.20.0.2:5000 " +
-        "--cors-allowed-origins http://10.20.0.2:5000 --app-name basic-auth",
+        "--expose-prometheus /run/mlflow-metrics --cors-allowed-origins http://10.20.0.2:5000 --app-name basic-auth",
     );
   });
   test("public mode: the static IP (with and without port) is an allowed host and a CORS origin", () => {

@@ -77,7 +77,8 @@ test("the synthesized script equals renderStartupScript with the references fill
     .replace("'${google_sql_database_instance.Database_B269D8BB.server_ca_cert[0].cert}'", `'${TEST_CA_PEM}'`)
     .replace("acme-ml-prod/${google_sql_database_instance.Database_B269D8BB.name}", "acme-ml-prod/mlflow-db")
     .replace(/\$\{google_compute_address\.Server_InternalAddress_[0-9A-F]+\.address\}/g, "10.20.0.2")
-    .replace("${google_storage_bucket.ArtifactStore_8A81FDFB.name}", "acme-ml-prod-mlflow-artifacts");
+    // The destination of the server and of gc.
+    .replace(/\$\{google_storage_bucket\.ArtifactStore_8A81FDFB\.name\}/g, "acme-ml-prod-mlflow-artifacts");
   const internalNames = ["mlflow-server.europe-west1-b.c.acme-ml-prod.internal", "mlflow-server.c.acme-ml-prod.internal"];
   expect(script).toBe(renderStartupScript({
     ...SCRIPT_OPTIONS,

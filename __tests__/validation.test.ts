@@ -429,7 +429,7 @@ describe("existing networks", () => {
 
 describe("ports the VM itself uses", () => {
   test.each([
-    [22, /sshd/], [80, /ACME HTTP-01/], [443, /HTTPS/], [2019, /admin endpoint listens on localhost:2019/], [1023, /unprivileged/], [65536, /1024 to 65535/],
+    [22, /sshd/], [80, /ACME HTTP-01/], [443, /HTTPS/], [2019, /admin endpoint listens on localhost:2019/], [20201, /Ops Agent.s metrics collector/], [20202, /Fluent Bit/], [1023, /unprivileged/], [65536, /1024 to 65535/],
   ])("server.port %s is refused", (port, reason) => {
     expect(problemAt(withBase({ server: { port } }), "server.port").problem.expected).toMatch(reason);
   });

@@ -14,14 +14,18 @@ import { Fn, TerraformProvider, TerraformStack, Token } from "cdktf";
 import type { ArtifactRegistryRepository } from "@cdktf/provider-google/lib/artifact-registry-repository";
 import type { GoogleCloudRunV2Service } from "@cdktf/provider-google-beta/lib/google-cloud-run-v2-service";
 import type { GoogleCloudRunV2Job } from "@cdktf/provider-google-beta/lib/google-cloud-run-v2-job";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import type { CloudRunV2Job } from "@cdktf/provider-google/lib/cloud-run-v2-job";
+import type { CloudSchedulerJob } from "@cdktf/provider-google/lib/cloud-scheduler-job";
 import {
   BETA_PROVIDER_PACKAGE, betaProviderInstalled,
   loadArtifactRegistryRepository, loadBetaCloudRunJob, loadBetaCloudRunService, loadBetaProjectServiceIdentity, loadBetaProvider,
-  loadCloudRunV2ServiceIamMember, loadDataGoogleProject, loadIapSettings, loadIapWebCloudRunServiceIamMember,
+  loadCloudRunV2Job, loadCloudRunV2JobIamMember, loadCloudRunV2ServiceIamMember, loadCloudSchedulerJob, loadDataGoogleProject,
+  loadIapSettings, loadIapWebCloudRunServiceIamMember,
 } from "../lib/private/optional-providers";
 import type { IMlflowNetwork } from "./network";
 import {
-  MlflowAccessOptions, MlflowServerBase, MlflowServerBaseProps, validateRuntimeOptions,
+  MlflowAccessOptions, MlflowHealthTarget, MlflowServerBase, MlflowServerBaseProps, validateRuntimeOptions,
 } from "./server-base";
 import { escapeTerraformTemplate, readTemplate, renderTemplate } from "../lib/template";
 import { ServerEndpoint, allowedHosts, corsOrigins, serverEnvironment } from "../lib/server-runtime";
@@ -122,8 +126,18 @@ export class MlflowCloudRunServer extends MlflowServerBase {
   public readonly migrationJob: GoogleCloudRunV2Job;
   /** Name of the migration job. */
   public readonly migrationJobName: string;
+  /** The job that runs `mlflow gc` (templates/mlflow-gc.py). */
+  public readonly gcJob: CloudRunV2Job;
+  /** Name of the gc job. */
+  public readonly gcJobName: string;
+  /** The Cloud Scheduler job that runs the gc job on `operations.gcSchedule` (UTC). */
+  public readonly gcScheduler: CloudSchedulerJob;
+  /** The service account Cloud Scheduler runs the gc job as (roles/run.invoker on that job only). */
+  public readonly gcInvokerEmail: string;
   /** The database connections the deployment may open at worst, and the pool sizes. */
   public readonly connectionPlan: ConnectionPlan;
+  /** What health alerting watches: the service's own metrics. */
+  public readonly healthTarget: MlflowHealthTarget;
 
   constructor(scope: Construct, id: string, props: MlflowCloudRunServerProps) {
     let plan: ConnectionPlan | undefined;
@@ -145,7 +159,9 @@ export class MlflowCloudRunServer extends MlflowServerBase {
     this.deletionProtection = props.deletionProtection ?? true;
     this.serviceName = `${this.namePrefix}-server`;
     this.migrationJobName = `${this.namePrefix}-migrate`;
+    this.gcJobName = `${this.namePrefix}-gc`;
     const provider = props.betaProvider ?? betaProviderOf(this, props);
+    this.healthTarget = { kind: "cloud-run", serviceName: this.serviceName, region: props.region, minInstances: this.minInstances };
 
     // The deterministic URL: the service cannot reference its own URL, and MLflow's host
     // check and CORS list need it (cloud.google.com/run/docs/triggering/https-request).
@@ -187,13 +203,18 @@ export class MlflowCloudRunServer extends MlflowServerBase {
     // URI (templates/cloud-run-launcher.py).
     // The job's binding requires a version; "latest" is read when an instance starts.
     const secretEnv = (name: string, secretId: string): EnvVar => ({ name, valueSource: { secretKeyRef: { secret: secretId, version: "latest" } } });
-    const databaseEnv: EnvVar[] = [
+    const connectionEnv: EnvVar[] = [
       { name: "DB_USER", value: props.database.userName },
       { name: "DB_HOST", value: props.database.host },
       { name: "DB_PORT", value: String(props.database.port) },
       { name: "DB_NAME", value: props.database.databaseName },
       { name: "DB_CA_CERT", value: props.database.serverCaCertificate },
       secretEnv("DB_PASSWORD", props.database.passwordSecret.secretId),
+    ];
+    // With basic auth, the launcher writes the INI (admin password included) for the server
+    // and the migration; gc needs none of it.
+    const databaseEnv: EnvVar[] = [
+      ...connectionEnv,
       ...(this.basicAuth ? [
         secretEnv("MLFLOW_ADMIN_PASSWORD", this.adminPasswordSecret!.secretId),
         { name: "MLFLOW_ADMIN_USERNAME", value: "admin" },
@@ -209,6 +230,27 @@ export class MlflowCloudRunServer extends MlflowServerBase {
       egress: "PRIVATE_RANGES_ONLY",
     };
     const resources = { limits: { cpu: this.cpu, memory: this.memory } };
+
+    // The task of every job of this kind (the migration, gc): one container of the MLflow
+    // image started through the launcher, with the server's service account and egress.
+    const jobTemplate = (container: string, script: string, env: EnvVar[], maxRetries: number) => ({
+      taskCount: 1,
+      labels: props.labels,
+      template: {
+        serviceAccount: this.serviceAccountEmail,
+        timeout: "3600s",
+        maxRetries,
+        vpcAccess,
+        containers: [{
+          name: container,
+          image: this.image,
+          command: launcher,
+          args: ["python", "-c", script],
+          env,
+          resources: { limits: { cpu: "1", memory: "2Gi" } },
+        }],
+      },
+    });
 
     const upgradeScript = escapeTerraformTemplate(readTemplate("mlflow-db-upgrade.py"));
     const jobEnv: EnvVar[] = [
@@ -235,26 +277,71 @@ export class MlflowCloudRunServer extends MlflowServerBase {
           ...jobEnv.map((e) => `${e.name}=${Token.isUnresolved(e.value ?? "") ? "<reference>" : e.value ?? e.valueSource?.secretKeyRef.secret}`)],
         [this.image, props.database.host, props.database.serverCaCertificate, props.database.instanceName],
       ),
-      template: {
-        taskCount: 1,
-        labels: props.labels,
-        template: {
-          serviceAccount: this.serviceAccountEmail,
-          timeout: "3600s",
-          // A half-applied migration is not retried blindly: the apply fails and says so.
-          maxRetries: 0,
-          vpcAccess,
-          containers: [{
-            name: "migrate",
-            image: this.image,
-            command: launcher,
-            args: ["python", "-c", upgradeScript],
-            env: jobEnv,
-            resources: { limits: { cpu: "1", memory: "2Gi" } },
-          }],
-        },
-      },
+      // A half-applied migration is not retried blindly: the apply fails and says so.
+      template: jobTemplate("migrate", upgradeScript, jobEnv, 0),
       dependsOn: [...this.prerequisites, ...imageRepositories],
+    });
+
+    // gc: the same image, launcher, egress and identity as the migration (GA: it needs no
+    // beta feature). Its pools are a server's, as the connection budget counts them.
+    const gcEnv: EnvVar[] = [
+      ...connectionEnv,
+      { name: "MLFLOW_DISABLE_TELEMETRY", value: "true" },
+      { name: "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE", value: String(this.connectionPlan.poolSize) },
+      { name: "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW", value: String(this.connectionPlan.maxOverflow) },
+      { name: "MLFLOW_GC_OLDER_THAN", value: this.gcOlderThan },
+      { name: "MLFLOW_GC_ARTIFACTS_DESTINATION", value: props.artifactStore.artifactsUri },
+    ];
+    const { CloudRunV2Job } = loadCloudRunV2Job();
+    this.gcJob = new CloudRunV2Job(this, "GcJob", {
+      project: props.projectId,
+      location: props.region,
+      name: this.gcJobName,
+      labels: props.labels,
+      deletionProtection: this.deletionProtection,
+      // Not retried: the next scheduled run retries what is left (gc is idempotent), and a
+      // retry could overlap it.
+      template: jobTemplate("gc", escapeTerraformTemplate(readTemplate("mlflow-gc.py")), gcEnv, 0),
+      dependsOn: [...this.prerequisites, ...imageRepositories],
+    });
+
+    // Cloud Scheduler runs the job with the Cloud Run Admin API's jobs.run, as a service
+    // account of its own that may run this job and nothing else ("Cloud Run Invoker ... can
+    // invoke Cloud Run services and execute Cloud Run jobs", granted on the job). The account
+    // id is `<prefix>-gc-sched`: service account ids have at most 30 characters.
+    const invoker = new ServiceAccount(this, "GcInvoker", {
+      project: props.projectId,
+      accountId: `${this.namePrefix}-gc-sched`,
+      displayName: "MLflow gc schedule",
+      description: `Cloud Scheduler runs the Cloud Run job ${this.gcJobName} as this account (cdktf-mlflow-gcp).`,
+    });
+    this.gcInvokerEmail = invoker.email;
+    const { CloudRunV2JobIamMember } = loadCloudRunV2JobIamMember();
+    const runGrant = new CloudRunV2JobIamMember(this, "GcInvokerRole", {
+      project: props.projectId,
+      location: props.region,
+      name: this.gcJob.name,
+      role: "roles/run.invoker",
+      member: `serviceAccount:${invoker.email}`,
+    });
+    const { CloudSchedulerJob } = loadCloudSchedulerJob();
+    this.gcScheduler = new CloudSchedulerJob(this, "GcSchedule", {
+      project: props.projectId,
+      region: props.region,
+      name: this.gcJobName,
+      description: `Runs mlflow gc (Cloud Run job ${this.gcJobName}) on operations.gcSchedule (cdktf-mlflow-gcp)`,
+      schedule: this.gcSchedule,
+      // Cloud Scheduler's default, written out: the VM kind reads the schedule in UTC too.
+      timeZone: "Etc/UTC",
+      // Retries the jobs.run call, not gc itself (the call returns once the execution exists).
+      retryConfig: { retryCount: 3 },
+      httpTarget: {
+        httpMethod: "POST",
+        uri: `https://run.googleapis.com/v2/projects/${props.projectId}/locations/${props.region}/jobs/${this.gcJob.name}:run`,
+        // An OAuth access token for a Google API (an OIDC token is for calling services).
+        oauthToken: { serviceAccountEmail: invoker.email, scope: "https://www.googleapis.com/auth/cloud-platform" },
+      },
+      dependsOn: [runGrant],
     });
 
     const serverArgs = [

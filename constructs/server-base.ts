@@ -20,13 +20,47 @@ import { DEFAULT_DEPENDENCY_CUTOFF, DEFAULT_MLFLOW_VERSION, MlflowPermission } f
 import {
   DEFAULT_NAME_PREFIX, DEPENDENCY_CUTOFF, MLFLOW_VERSION, Validator, checkCommonProps, oneOf,
 } from "../lib/validation";
+import { gcSettings, validateOperationsOptions } from "../lib/operations";
 
 /** The kinds of tracking server this library runs. */
 export type MlflowServerKind = "vm" | "cloud-run";
 
+/** A URL Google's uptime checkers can reach `/health` at, as the server is exposed. */
+export interface MlflowUptimeCheckTarget {
+  /** Host name or address (a Terraform reference for a static IP). */
+  readonly host: string;
+  readonly port: number;
+  readonly useSsl: boolean;
+}
+
+/**
+ * What health alerting (MlflowOperations) watches on a server: the VM by its name (the Ops
+ * Agent's scrape of MLflow's metrics carries it), the Cloud Run service by its name.
+ */
+export type MlflowHealthTarget =
+  | {
+    readonly kind: "vm";
+    readonly instanceName: string;
+    /**
+     * Set only where Google's uptime checkers can already reach the server from the internet.
+     * MlflowTrackingServer never sets it (no mode of it is open to the whole internet); a
+     * server of your own that is open to it can.
+     */
+    readonly uptimeCheck?: MlflowUptimeCheckTarget;
+  }
+  | {
+    readonly kind: "cloud-run";
+    readonly serviceName: string;
+    readonly region: string;
+    /** Instances kept running: with at least one, no instance at all means the service is down. */
+    readonly minInstances: number;
+  };
+
 /** What the stack and its users need from a tracking server of any kind. */
 export interface IMlflowServer extends IConstruct {
   readonly kind: MlflowServerKind;
+  /** What health alerting watches. */
+  readonly healthTarget: MlflowHealthTarget;
   /** The server's own service account. */
   readonly serviceAccountEmail: string;
   /** URL clients set as MLFLOW_TRACKING_URI. */
@@ -132,6 +166,37 @@ export interface MlflowAuthOptions {
 /** Day-2 operations (`operations` prop). */
 export interface MlflowOperationsOptions {
   /**
+   * When `mlflow gc` removes deleted runs and experiments for good, with their artifacts: a
+   * cron expression of five fields in UTC (Cloud Scheduler's format). Minute: one number;
+   * hour, day of month, month and day of week: a number, `*`, `A-B`, a step (`*` or `A-B`
+   * followed by `/S`) or a comma list of these; numbers only (day of week 0-7, 0 and 7
+   * Sunday); day of month and day of week not both set. The VM runs it from a systemd timer,
+   * Cloud Run from Cloud Scheduler and a job.
+   * @default "0 4 * * *" (every day at 04:00 UTC)
+   */
+  readonly gcSchedule?: string;
+  /**
+   * How long a run or experiment stays in the deleted stage (restorable from the UI) before
+   * gc removes it: `mlflow gc --older-than`, MLflow's `#d#h#m#s` format.
+   * @default "30d"
+   */
+  readonly gcOlderThan?: string;
+  /**
+   * Health alerting: an alert policy on the server's health (VM: the Ops Agent's scrape of
+   * MLflow's metrics; Cloud Run: the service's own request and instance metrics). An uptime
+   * check only for a server whose `healthTarget` says Google's checkers already reach it from
+   * the internet, which no server of this library is: monitoring never opens anything for
+   * them. The alert on database connections is created either way.
+   * @default true
+   */
+  readonly uptimeCheck?: boolean;
+  /**
+   * Addresses that get the alerts: one Cloud Monitoring email notification channel each,
+   * attached to every alert policy of the stack.
+   * @default [] (the policies exist and show incidents in the console, but notify no one)
+   */
+  readonly alertEmails?: string[];
+  /**
    * Before a schema migration (only when the installed MLflow is newer than the schema,
    * never on a plain restart), take an on-demand Cloud SQL backup and wait for it; when the
    * backup fails, nothing is migrated and the server does not start. On-demand backups are
@@ -162,7 +227,7 @@ export interface MlflowServerBaseProps {
   readonly artifactStore: IMlflowArtifactStore;
   /** @default { basicAuth: true, defaultPermission: "READ" } */
   readonly auth?: MlflowAuthOptions;
-  /** @default { backupBeforeUpgrade: true } */
+  /** @default - gc daily at 04:00 UTC of what was deleted 30 days ago, health alerting, a backup before migrations */
   readonly operations?: MlflowOperationsOptions;
 }
 
@@ -181,6 +246,7 @@ export const BACKUP_PERMISSIONS = ["cloudsql.backupRuns.create", "cloudsql.backu
 export abstract class MlflowServerBase extends Construct implements IMlflowServer {
   public abstract readonly kind: MlflowServerKind;
   public abstract readonly trackingUri: string;
+  public abstract readonly healthTarget: MlflowHealthTarget;
   public readonly serviceAccountEmail: string;
   public readonly adminPasswordSecret?: IMlflowSecret;
   /** Secret holding the Flask secret key of basic auth (the same on every instance). */
@@ -190,6 +256,10 @@ export abstract class MlflowServerBase extends Construct implements IMlflowServe
   public readonly basicAuth: boolean;
   public readonly defaultPermission: MlflowPermission;
   public readonly backupBeforeUpgrade: boolean;
+  /** When gc runs: a cron expression, UTC. */
+  public readonly gcSchedule: string;
+  /** What gc removes: runs and experiments deleted at least this long ago (`--older-than`). */
+  public readonly gcOlderThan: string;
   public readonly namePrefix: string;
   /** `PROJECT/INSTANCE` backed up before a migration; undefined when backups are off. */
   public readonly backupInstance?: string;
@@ -213,6 +283,7 @@ export abstract class MlflowServerBase extends Construct implements IMlflowServe
     const v = new Validator();
     checkCommonProps(v, props);
     validateKind(v);
+    validateOperationsOptions(v, props.operations);
     v.throwIfInvalid(this.node.path);
 
     this.namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
@@ -221,6 +292,9 @@ export abstract class MlflowServerBase extends Construct implements IMlflowServe
     this.basicAuth = props.auth?.basicAuth ?? true;
     this.defaultPermission = props.auth?.defaultPermission ?? "READ";
     this.backupBeforeUpgrade = props.operations?.backupBeforeUpgrade ?? true;
+    const gc = gcSettings(props.operations);
+    this.gcSchedule = gc.schedule;
+    this.gcOlderThan = gc.olderThan;
 
     const serviceAccount = new ServiceAccount(this, "ServiceAccount", {
       project: props.projectId,

@@ -9,7 +9,9 @@ import { ComputeAddress } from "@cdktf/provider-google/lib/compute-address";
 import type { ComputeDisk } from "@cdktf/provider-google/lib/compute-disk";
 import { loadComputeDisk, loadDnsManagedZone, loadDnsRecordSet } from "../lib/private/optional-providers";
 import type { IMlflowNetwork } from "./network";
-import { MlflowServerBase, MlflowServerBaseProps, MlflowAccessOptions, MlflowAuthOptions } from "./server-base";
+import {
+  MlflowServerBase, MlflowServerBaseProps, MlflowAccessOptions, MlflowAuthOptions, MlflowHealthTarget,
+} from "./server-base";
 import { createFirewallRules, grantInstanceAccess, IAP_TCP_FORWARDING_RANGE } from "./private/vm-access";
 import { StartupScriptOptions, renderStartupScriptForTerraform } from "../lib/startup-script";
 import { ServerEndpoint } from "../lib/server-runtime";
@@ -112,6 +114,8 @@ export class MlflowTrackingServer extends MlflowServerBase {
   public readonly caddyDataDisk?: ComputeDisk;
   /** The database connections this server may open at worst, and its pool sizes. */
   public readonly connectionPlan: ConnectionPlan;
+  /** What health alerting watches: the VM's name, and its public URL when open to everyone. */
+  public readonly healthTarget: MlflowHealthTarget;
 
   constructor(scope: Construct, id: string, props: MlflowTrackingServerProps) {
     let plan: ConnectionPlan | undefined;
@@ -213,6 +217,8 @@ export class MlflowTrackingServer extends MlflowServerBase {
       enableJobExecution: this.enableJobExecution,
       poolSize: this.connectionPlan.poolSize,
       maxOverflow: this.connectionPlan.maxOverflow,
+      gcSchedule: this.gcSchedule,
+      gcOlderThan: this.gcOlderThan,
     };
 
     // The first boot reads the secrets and connects to the database: create the VM only once
@@ -274,6 +280,12 @@ export class MlflowTrackingServer extends MlflowServerBase {
       adminMembers: access.adminMembers ?? [],
       serviceAccountId: this.serviceAccountName,
     });
+
+    // No uptime check: Google's uptime checkers come from public addresses all over the
+    // world, monitoring never opens anything for them, and no mode of this VM is open to the
+    // whole internet (access.allowedSourceRanges covering it is refused). Health alerting
+    // watches the Ops Agent's scrape of MLflow instead (constructs/operations.ts).
+    this.healthTarget = { kind: "vm", instanceName };
 
     this.internalTrackingUri = this.domain ? `https://${this.domain}` : `http://${this.internalIp}:${this.port}`;
     if (this.accessMode === "private") {

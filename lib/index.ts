@@ -19,9 +19,12 @@ export {
 } from "../constructs/cloud-run-server";
 export {
   MlflowServerBase, MlflowServerBaseProps, IMlflowServer, MlflowServerKind, MlflowAccessMode, MlflowAccessOptions,
-  MlflowAuthOptions, MlflowOperationsOptions, BACKUP_PERMISSIONS,
+  MlflowAuthOptions, MlflowOperationsOptions, BACKUP_PERMISSIONS, MlflowHealthTarget, MlflowUptimeCheckTarget,
 } from "../constructs/server-base";
 export { MlflowGeneratedSecret, MlflowGeneratedSecretProps, IMlflowSecret } from "../constructs/generated-secret";
+export {
+  MlflowOperations, MlflowOperationsProps, DATABASE_CONNECTIONS_ALERT_RATIO, SERVER_ERRORS_ALERT_THRESHOLD,
+} from "../constructs/operations";
 export { MlflowValidationError, ValidationProblem } from "./validation";
 export {
   MlflowChecks, MLFLOW_RULES, MlflowRule, MlflowRuleLevel, MlflowCompliance, MlflowRuleResult, MlflowSynthesizedResource,
@@ -29,7 +32,10 @@ export {
 } from "./checks";
 export {
   renderStartupScript, renderMlflowUnit, renderBasicAuthIni, renderCaddyfile, serverArguments, unitEnvironment, StartupScriptOptions,
+  renderGcUnit, renderGcTimer, gcUnitEnvironment, renderOpsAgentConfig, OPS_AGENT_VERSION, LOGGED_UNITS,
 } from "./startup-script";
+export { DEFAULT_GC_SCHEDULE, DEFAULT_GC_OLDER_THAN } from "./operations";
+export { toOnCalendar, cronProblem } from "./schedule";
 export {
   DEFAULT_MLFLOW_VERSION, PINNED_PYTHON_PACKAGES, DEFAULT_DEPENDENCY_CUTOFF, UV_VERSION, DATABASE_DRIVER, MlflowPermission,
   ServerEndpoint, pythonRequirements, allowedHosts, corsOrigins, serverEnvironment,

@@ -23,6 +23,8 @@ import {
 import {
   IMlflowServer, MlflowAccessMode, MlflowAccessOptions, MlflowAuthOptions, MlflowOperationsOptions, MlflowServerKind,
 } from "../constructs/server-base";
+import { MlflowOperations } from "../constructs/operations";
+import { validateOperationsOptions } from "./operations";
 import { loadBetaProvider } from "./private/optional-providers";
 import { defaultMaxConnections } from "./connection-budget";
 import { DEFAULT_SUBNET_CIDR } from "../constructs/network";
@@ -71,7 +73,10 @@ export interface MlflowTrackingStackProps {
   readonly access?: MlflowAccessOptions;
   /** @default { basicAuth: true, defaultPermission: "READ" } */
   readonly auth?: MlflowAuthOptions;
-  /** @default { backupBeforeUpgrade: true } */
+  /**
+   * gc, health alerting and backups before migrations.
+   * @default - gc daily at 04:00 UTC of what was deleted 30 days ago, health alerting without notification channels, a backup before migrations
+   */
   readonly operations?: MlflowOperationsOptions;
 }
 
@@ -84,15 +89,16 @@ export const API_SETTLE_DURATION = "60s";
 
 /**
  * The Google APIs the stack uses (`<name>.googleapis.com`) for an access mode (which also
- * tells the server kind): `iap` for private VMs and the Cloud Run iap mode, Cloud Run and
- * Artifact Registry for the Cloud Run kind, `dns` only with a DNS zone (public or private).
+ * tells the server kind): `iap` for private VMs and the Cloud Run iap mode, Cloud Run,
+ * Artifact Registry and Cloud Scheduler (gc) for the Cloud Run kind, `dns` only with a DNS
+ * zone (public or private), Monitoring (alert policies, notification channels) always.
  * `MlflowTrackingStack` enables them itself; a stack built from the sub-constructs enables
  * them with `google_project_service` (see the README).
  */
 export function requiredApis(mode: MlflowAccessMode, dnsZone = false): string[] {
   // cloudresourcemanager: project-level IAM grants (log and metric writer) go through it.
-  const apis = ["compute", "sqladmin", "servicenetworking", "secretmanager", "iam", "storage", "cloudresourcemanager"];
-  if (mode === "iap" || mode === "internal") apis.push("run", "artifactregistry");
+  const apis = ["compute", "sqladmin", "servicenetworking", "secretmanager", "iam", "storage", "cloudresourcemanager", "monitoring"];
+  if (mode === "iap" || mode === "internal") apis.push("run", "artifactregistry", "cloudscheduler");
   if (mode === "private" || mode === "iap") apis.push("iap");
   if (dnsZone) apis.push("dns");
   return apis.map((a) => `${a}.googleapis.com`);
@@ -109,6 +115,8 @@ export class MlflowTrackingStack extends TerraformStack {
   public readonly artifactStore: MlflowArtifactStore;
   /** The tracking server: an `MlflowTrackingServer` (VM) or an `MlflowCloudRunServer`. */
   public readonly server: IMlflowServer;
+  /** Alert policies and notification channels. */
+  public readonly operations: MlflowOperations;
   public readonly kind: MlflowServerKind;
   public readonly zone: string;
   public readonly namePrefix: string;
@@ -211,6 +219,13 @@ export class MlflowTrackingStack extends TerraformStack {
     this.server = props.server?.kind === "cloud-run"
       ? new MlflowCloudRunServer(this, "Server", { ...props.server, ...serverProps })
       : new MlflowTrackingServer(this, "Server", { ...(props.server as MlflowVmServerOptions | undefined), ...serverProps, zone: this.zone });
+    this.operations = new MlflowOperations(this, "Operations", {
+      ...common,
+      server: this.server,
+      database: this.database,
+      uptimeCheck: props.operations?.uptimeCheck,
+      alertEmails: props.operations?.alertEmails,
+    });
 
     // Nothing may be created before its API is on and has settled: a just-enabled API may
     // still answer 403 SERVICE_DISABLED, which the provider does not retry
@@ -223,7 +238,7 @@ export class MlflowTrackingStack extends TerraformStack {
       triggers: Object.fromEntries(services.map((s, i) => [apis[i], s.id])),
       dependsOn: services,
     });
-    for (const construct of [this.network, this.database, this.artifactStore, this.server]) {
+    for (const construct of [this.network, this.database, this.artifactStore, this.server, this.operations]) {
       for (const child of construct.node.findAll()) {
         if (child instanceof TerraformResource) {
           child.dependsOn = [...(child.dependsOn ?? []), dependable(settle)];
@@ -308,7 +323,7 @@ function teardownCommands(stack: MlflowTrackingStack, props: MlflowTrackingStack
   const protectedThings = [
     ...(stack.database.deletionProtection ? ["database.deletionProtection: false (Cloud SQL refuses to delete a protected instance)"] : []),
     ...(stack.server instanceof MlflowCloudRunServer && stack.server.deletionProtection
-      ? ["server.deletionProtection: false (the Cloud Run service and job are protected)"] : []),
+      ? ["server.deletionProtection: false (the Cloud Run service and jobs are protected)"] : []),
   ];
   if (protectedThings.length > 0) steps.push(`set ${protectedThings.join(" and ")}, and deploy`);
   const bucket = stack.artifactStore.node.defaultChild as TerraformResource;
@@ -356,6 +371,7 @@ function validateStackProps(stack: MlflowTrackingStack, rawProps: MlflowTracking
   const bucketName = props.artifactStore?.bucketName ?? defaultBucketName(props.projectId, namePrefix);
   validateArtifactStoreOptions(v, props.artifactStore ?? {}, bucketName);
   const kind: MlflowServerKind = props.server?.kind === "cloud-run" ? "cloud-run" : "vm";
+  validateOperationsOptions(v, props.operations);
   v.check("server.kind", props.server?.kind, (k: string) => k === "vm" || k === "cloud-run", '"vm" or "cloud-run"');
   const other: MlflowServerKind = kind === "vm" ? "cloud-run" : "vm";
   const server = (props.server ?? {}) as Record<string, unknown>;

@@ -10,11 +10,15 @@ export const DEFAULT_MLFLOW_VERSION = "3.18.0";
 /**
  * Versions installed next to MLflow, pinned exactly. `psycopg2-binary` is the database
  * driver the URIs name (`postgresql+psycopg2://`); `google-cloud-storage` is the GCS client
- * MLflow imports for `gs://` artifacts but does not depend on (MLflow's artifact-store docs).
+ * MLflow imports for `gs://` artifacts but does not depend on (MLflow's artifact-store docs);
+ * `prometheus-flask-exporter` serves `/metrics` for `mlflow server --expose-prometheus`, and
+ * is only in MLflow's `extras` (mlflow/mlflow dev/pyproject.py: "Required for exporting
+ * metrics from the MLflow server to Prometheus"), which would bring much more.
  */
 export const PINNED_PYTHON_PACKAGES = {
   "psycopg2-binary": "2.9.13",
   "google-cloud-storage": "3.17.1",
+  "prometheus-flask-exporter": "0.23.2",
 } as const;
 
 /**

@@ -1,7 +1,10 @@
 // Renders what the tracking-server VM runs: the startup script (templates/startup-script.sh)
-// with the systemd unit, the basic-auth INI and the schema-upgrade helper embedded in it.
-// Pure functions, text in and text out; tested on their own and inside the synthesized stack.
+// with the systemd units (the server, gc and its timer), the basic-auth INI, the schema-upgrade
+// and gc helpers and the Ops Agent configuration embedded in it. Pure functions, text in and
+// text out; tested on their own and inside the synthesized stack.
 import { readTemplate, renderTemplate, escapeTerraformTemplate } from "./template";
+import { DEFAULT_GC_OLDER_THAN, DEFAULT_GC_SCHEDULE } from "./operations";
+import { toOnCalendar } from "./schedule";
 import {
   DEFAULT_DEPENDENCY_CUTOFF, MlflowPermission, ServerEndpoint, UV_VERSION, allowedHosts, corsOrigins, pythonRequirements,
   serverEnvironment,
@@ -80,7 +83,32 @@ export interface StartupScriptOptions {
   readonly poolSize?: number;
   /** SQLAlchemy overflow per engine (at least 1: MLflow ignores 0). @default 2 */
   readonly maxOverflow?: number;
+  /** When `mlflow gc` runs: a cron expression in UTC (lib/schedule.ts). @default "0 4 * * *" */
+  readonly gcSchedule?: string;
+  /** `mlflow gc --older-than`. @default "30d" */
+  readonly gcOlderThan?: string;
 }
+
+/**
+ * Google's Ops Agent, pinned: installed by its repository script with
+ * `--also-install --version=<this>` (GoogleCloudPlatform/ops-agent, tag 2.70.0).
+ */
+export const OPS_AGENT_VERSION = "2.70.0";
+
+/** Where the Ops Agent's repository script is fetched from, over HTTPS. */
+export const OPS_AGENT_REPO_SCRIPT_URL = "https://dl.google.com/cloudagents/add-google-cloud-ops-agent-repo.sh";
+
+/** Root-only file with the admin password the Ops Agent sends to scrape /metrics (basic auth). */
+export const OPS_AGENT_PASSWORD_FILE = "/etc/google-cloud-ops-agent/mlflow-metrics-password";
+
+/** The directory `mlflow server --expose-prometheus` keeps its workers' metric files in (RuntimeDirectory=). */
+export const METRICS_DIR = "/run/mlflow-metrics";
+
+/**
+ * The units whose journal entries the Ops Agent sends to Cloud Logging: the server, gc, Caddy
+ * and the startup script (its log tells why a first boot failed).
+ */
+export const LOGGED_UNITS = ["mlflow.service", "mlflow-gc.service", "caddy.service", "google-startup-scripts.service"] as const;
 
 /** The `mlflow server` arguments (no secrets: the database URI comes from the environment). */
 export function serverArguments(options: StartupScriptOptions): string[] {
@@ -92,6 +120,8 @@ export function serverArguments(options: StartupScriptOptions): string[] {
     "--serve-artifacts",
     "--artifacts-destination", options.artifactsDestination,
     "--allowed-hosts", allowedHosts(endpoints).join(","),
+    // /metrics for the Ops Agent (prometheus-flask-exporter, multiprocess files in METRICS_DIR).
+    "--expose-prometheus", METRICS_DIR,
   ];
   const origins = corsOrigins(endpoints);
   if (origins.length > 0) args.push("--cors-allowed-origins", origins.join(","));
@@ -119,9 +149,7 @@ export function unitEnvironment(options: StartupScriptOptions): Record<string, s
 export function renderMlflowUnit(options: StartupScriptOptions): string {
   const args = serverArguments(options);
   const environment = Object.entries(unitEnvironment(options)).map(([k, v]) => `${k}=${v}`);
-  for (const value of [...args, ...environment]) {
-    if (/[\s"'\\%;]/.test(value)) throw new Error(`renderMlflowUnit: ${JSON.stringify(value)} cannot go into a systemd unit line`);
-  }
+  checkUnitValues("renderMlflowUnit", [...args, ...environment]);
   const authConfig = options.basicAuth
     ? [
         "# The basic-auth INI (root-only, admin password inside) reaches the service as a",
@@ -139,6 +167,63 @@ export function renderMlflowUnit(options: StartupScriptOptions): string {
     },
     { name: "mlflow.service", quote: false },
   );
+}
+
+/** Throws when a value cannot go into a systemd unit line unquoted. */
+function checkUnitValues(unit: string, values: readonly string[]): void {
+  for (const value of values) {
+    if (/[\s"'\\%;]/.test(value)) throw new Error(`${unit}: ${JSON.stringify(value)} cannot go into a systemd unit line`);
+  }
+}
+
+/** The environment of mlflow-gc.service (no secrets: the database URI comes from mlflow.env). */
+export function gcUnitEnvironment(options: StartupScriptOptions): Record<string, string> {
+  const server = serverEnvironment({ enableJobExecution: false, poolSize: options.poolSize ?? 2, maxOverflow: options.maxOverflow ?? 2 });
+  return {
+    MLFLOW_DISABLE_TELEMETRY: server.MLFLOW_DISABLE_TELEMETRY,
+    // gc's engines are sized like a server's (the connection budget counts them so).
+    MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: server.MLFLOW_SQLALCHEMYSTORE_POOL_SIZE,
+    MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: server.MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW,
+    MLFLOW_GC_OLDER_THAN: options.gcOlderThan ?? DEFAULT_GC_OLDER_THAN,
+    MLFLOW_GC_ARTIFACTS_DESTINATION: options.artifactsDestination,
+  };
+}
+
+/** mlflow-gc.service: one run of templates/mlflow-gc.py as the mlflow user. */
+export function renderGcUnit(options: StartupScriptOptions): string {
+  const environment = Object.entries(gcUnitEnvironment(options)).map(([k, v]) => `${k}=${v}`);
+  checkUnitValues("renderGcUnit", environment);
+  return renderTemplate(readTemplate("mlflow-gc.service"), { ENVIRONMENT: environment.map((e) => `Environment=${e}`).join("\n") },
+    { name: "mlflow-gc.service", quote: false });
+}
+
+/** mlflow-gc.timer: the gc schedule as a systemd calendar event (UTC). */
+export function renderGcTimer(options: Pick<StartupScriptOptions, "gcSchedule">): string {
+  const cron = options.gcSchedule ?? DEFAULT_GC_SCHEDULE;
+  return renderTemplate(readTemplate("mlflow-gc.timer"), { CRON: JSON.stringify(cron), ON_CALENDAR: toOnCalendar(cron) },
+    { name: "mlflow-gc.timer", quote: false });
+}
+
+/**
+ * The Ops Agent's config.yaml: MLflow's units' journal to Cloud Logging, MLflow's /metrics
+ * (on loopback; with basic auth as the admin, password from OPS_AGENT_PASSWORD_FILE) to
+ * Cloud Monitoring.
+ */
+export function renderOpsAgentConfig(options: Pick<StartupScriptOptions, "port" | "basicAuth" | "adminUsername">): string {
+  const kept = LOGGED_UNITS.flatMap((u) => [`jsonPayload._SYSTEMD_UNIT = "${u}"`, `jsonPayload.UNIT = "${u}"`]);
+  const username = options.adminUsername ?? "admin";
+  if (!/^[A-Za-z0-9_.@-]+$/.test(username)) throw new Error(`renderOpsAgentConfig: ${JSON.stringify(username)} cannot go into the YAML unquoted`);
+  // The password comes from a root-only file, read at every scrape (prometheus/common
+  // config/http_config.go, basicAuthRoundTripper: password_file, whitespace trimmed): it is
+  // neither in this file nor in the configuration the agent generates from it.
+  const basicAuth = options.basicAuth
+    ? ["            basic_auth:", `              username: ${username}`, `              password_file: ${OPS_AGENT_PASSWORD_FILE}`].join("\n")
+    : "            # Basic auth is off: /metrics needs no credentials.";
+  return renderTemplate(readTemplate("ops-agent.yaml"), {
+    EXCLUDE_FILTER: `NOT (${kept.join(" OR ")})`,
+    TARGET: `127.0.0.1:${options.port}`,
+    BASIC_AUTH: basicAuth,
+  }, { name: "ops-agent.yaml", quote: false });
 }
 
 /** The basic-auth INI, with @DATABASE_URI@ and @ADMIN_PASSWORD@ left for boot time. */
@@ -196,6 +281,13 @@ export function renderStartupScript(options: StartupScriptOptions): string {
       MLFLOW_UNIT: renderMlflowUnit(options).trimEnd(),
       BASIC_AUTH_INI: options.basicAuth ? renderBasicAuthIni(options) : "",
       DB_UPGRADE_SCRIPT: readTemplate("mlflow-db-upgrade.py").trimEnd(),
+      GC_SCRIPT: readTemplate("mlflow-gc.py").trimEnd(),
+      GC_UNIT: renderGcUnit(options).trimEnd(),
+      GC_TIMER: renderGcTimer(options).trimEnd(),
+      OPS_AGENT_VERSION,
+      OPS_AGENT_REPO_SCRIPT_URL,
+      OPS_AGENT_CONFIG: renderOpsAgentConfig(options).trimEnd(),
+      OPS_AGENT_PASSWORD_FILE,
     },
     { name: "startup-script.sh" },
   );

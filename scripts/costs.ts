@@ -11,6 +11,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { MlflowTrackingStackProps } from "../lib";
+import { firesIn } from "../lib/schedule";
 import { ROOT, SynthesizedStack, synthesizeStack, runReadmeGenerator } from "./diagram";
 
 export const PRICES_JSON = path.join(ROOT, "docs", "prices.json");
@@ -40,6 +41,19 @@ export const USAGE = {
   artifactGb: 10,
   /** GB of Cloud SQL backups (14 daily backups and 7 days of logs of a small database). */
   backupGb: 10,
+  /** GB of images cached by the Artifact Registry remote repositories (the official MLflow image and Caddy). */
+  artifactRegistryGb: 2,
+  /** GiB of logs a month (the server's journal or Cloud Run's request and container logs). */
+  logGib: 1,
+  /**
+   * Time series MLflow's /metrics exports (request counters and latency histograms by
+   * method and status, buckets counted one by one, plus the scrape's own series).
+   */
+  prometheusSeries: 300,
+  /** Seconds one gc job execution runs (starting the private server, then gc). */
+  gcJobSeconds: 120,
+  /** Checker locations an uptime check runs from (all regions). */
+  uptimeCheckerLocations: 6,
 };
 
 /** The configurations of the table, as stack props (the project id does not matter). */
@@ -62,6 +76,7 @@ export const CONFIGURATIONS: Array<{ title: string; props: MlflowTrackingStackPr
       access: { mode: "public", allowedSourceRanges: ["203.0.113.0/24"], allowPlaintextHttp: true },
     },
   },
+  { title: "Cloud Run (IAP)", props: { projectId: "my-project", region: "europe-west1", server: { kind: "cloud-run" } } },
 ];
 
 export interface CostLine {
@@ -91,7 +106,36 @@ export const ROWS = [
   "Cloud SQL backups ¹",
   "Cloud Storage (artifacts) ¹",
   "Secret Manager",
+  "Cloud Run service (idle minimum instances)",
+  "Cloud Run jobs (gc) ¹",
+  "Artifact Registry (cached images) ¹",
+  "Cloud Scheduler",
+  "Cloud Logging ¹",
+  "Managed Service for Prometheus ¹",
+  "Uptime checks",
+  "Alert policies ³",
 ];
+
+/** GiB of a Kubernetes-style memory quantity ("2Gi", "512Mi"). */
+function gib(quantity: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Mi|Gi)$/.exec(String(quantity));
+  if (!m) throw new Error(`cannot read the memory quantity ${JSON.stringify(quantity)}`);
+  return Number(m[1]) / (m[2] === "Mi" ? 1024 : 1);
+}
+
+/** vCPUs and GiB of all containers of a Cloud Run task or revision (sidecars are billed too). */
+function containerSize(containers: any[]): { cpu: number; memory: number } {
+  let cpu = 0;
+  let memory = 0;
+  for (const c of containers) {
+    const limits = block(c.resources)?.limits ?? {};
+    cpu += Number(limits.cpu ?? 1);
+    memory += gib(limits.memory ?? "512Mi");
+  }
+  return { cpu, memory };
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
 
 function resources(stack: SynthesizedStack, type: string): any[] {
   return Object.values(stack.resource[type] ?? {});
@@ -181,6 +225,57 @@ export function costLines(stack: SynthesizedStack, prices: PriceList): CostLine[
     versions += replicas;
   }
   if (versions > 0) add("Secret Manager", `${versions} secret versions`, "secretmanager.version", versions);
+
+  // Cloud Run with request-based billing (every container cpu_idle): minimum instances are
+  // billed at the idle rate while no request is served; time serving requests depends on use.
+  const seconds = hours * 3600;
+  const services = resources(stack, "google_cloud_run_v2_service");
+  for (const service of services) {
+    const template = block(service.template);
+    const containers: any[] = template.containers ?? [];
+    if (!containers.every((c) => block(c.resources)?.cpu_idle === true)) {
+      throw new Error("a Cloud Run service with instance-based billing: its price is not in docs/prices.json");
+    }
+    const min = block(template.scaling)?.min_instance_count ?? 0;
+    const { cpu, memory } = containerSize(containers);
+    add("Cloud Run service (idle minimum instances)", `${min} × ${cpu} vCPU`, "run.idle.cpu", min * cpu * seconds);
+    add("Cloud Run service (idle minimum instances)", `${min} × ${round(memory)} GiB`, "run.idle.memory", min * memory * seconds);
+  }
+  // gc: one execution of the job per firing of its Cloud Scheduler job.
+  const jobs = stack.resource.google_cloud_run_v2_job ?? {};
+  for (const scheduler of resources(stack, "google_cloud_scheduler_job")) {
+    add("Cloud Scheduler", "1 job", "scheduler.job", 1);
+    const jobKey = /\$\{google_cloud_run_v2_job\.([\w-]+)\.name\}/.exec(String(block(scheduler.http_target)?.uri))?.[1];
+    const job = jobKey ? jobs[jobKey] : undefined;
+    if (!job) throw new Error(`google_cloud_scheduler_job ${scheduler.name} runs no job of this stack`);
+    const { cpu, memory } = containerSize(block(block(job.template).template).containers ?? []);
+    const runs = firesIn(scheduler.schedule, hours);
+    const jobSeconds = runs * USAGE.gcJobSeconds;
+    add("Cloud Run jobs (gc) ¹", `${runs} runs × ${USAGE.gcJobSeconds} s × ${cpu} vCPU`, "run.job.cpu", jobSeconds * cpu);
+    add("Cloud Run jobs (gc) ¹", `${runs} runs × ${USAGE.gcJobSeconds} s × ${round(memory)} GiB`, "run.job.memory", jobSeconds * memory);
+  }
+  if (resources(stack, "google_artifact_registry_repository").length > 0) {
+    add("Artifact Registry (cached images) ¹", `${USAGE.artifactRegistryGb} GB`, "artifactregistry.storage", USAGE.artifactRegistryGb);
+  }
+
+  // Operations: the server's logs, the Ops Agent's scrape of MLflow's metrics (VM), uptime
+  // checks, alert policies.
+  if (instances.length + services.length > 0) add("Cloud Logging ¹", `${USAGE.logGib} GiB`, "logging.storage", USAGE.logGib);
+  for (const vm of instances) {
+    const interval = /scrape_interval: (\d+)s/.exec(String(vm.metadata_startup_script ?? ""))?.[1];
+    if (!interval) continue;
+    const samples = USAGE.prometheusSeries * (seconds / Number(interval));
+    add("Managed Service for Prometheus ¹", `${USAGE.prometheusSeries} series every ${interval} s`, "monitoring.prometheus.samples", samples / 1e6);
+  }
+  for (const check of resources(stack, "google_monitoring_uptime_check_config")) {
+    const period = Number(String(check.period ?? "60s").replace(/s$/, ""));
+    const executions = (seconds / period) * USAGE.uptimeCheckerLocations;
+    add("Uptime checks", `every ${period} s from ${USAGE.uptimeCheckerLocations} locations`, "monitoring.uptime.execution", executions);
+  }
+  const references = resources(stack, "google_monitoring_alert_policy")
+    .flatMap((p) => p.conditions ?? [])
+    .filter((c: any) => block(c.condition_threshold)?.filter || block(c.condition_absent)?.filter).length;
+  if (references > 0) add("Alert policies ³", `${references} metric references`, "monitoring.alerting.metric-reference", references);
   return lines;
 }
 
@@ -228,15 +323,22 @@ export function costsMarkdown(
   out.push(`| **total per month** | ${totals.map((t, i) => `**${usd(t)}**${anyUnverified[i] ? " †" : ""}`).join(" | ")} |`);
   out.push(
     "",
-    `¹ Billed per GB stored; the table assumes ${USAGE.backupGb} GB of Cloud SQL backups and ${USAGE.artifactGb} GB of artifacts.`,
+    `¹ Billed by use; the table assumes ${USAGE.backupGb} GB of Cloud SQL backups, ${USAGE.artifactGb} GB of artifacts, ${USAGE.artifactRegistryGb} GB of cached`,
+    `images, ${USAGE.logGib} GiB of logs a month, ${USAGE.prometheusSeries} time series of MLflow metrics, and gc runs of ${USAGE.gcJobSeconds} s (as many as its schedule fires).`,
+    "Free allotments would make several lines free: logging (50 GiB per project), Cloud Scheduler (3 jobs per",
+    "billing account), Artifact Registry (0.5 GB), Secret Manager (6 active versions per billing account).",
     "Not included: network egress, Cloud NAT data processing ($0.045 per GiB, mostly package",
-    "downloads when a VM is created), Cloud Storage and Secret Manager operations, logging and",
-    "monitoring beyond the free allotments, and Cloud DNS (only with `access.dnsZone`). The Secret",
-    "Manager free tier (6 active versions per billing account) would make that line free.",
+    "downloads when a VM is created), Cloud Storage and Secret Manager operations, Cloud Run's",
+    "time serving requests (billed by use at the active rate, with 2 million requests a month free),",
+    "the migration job (runs only when the version changes), the Ops Agent's host metrics (within",
+    "the free allotment of non-Google metrics), and Cloud DNS (only with `access.dnsZone`).",
     "",
     "² The layout of the usual hand-built setup (an `e2-standard-2` VM with a public IP serving",
     "plain HTTP, Cloud SQL `db-g1-small`), priced as this stack builds it: `server: { machineType:",
     "\"e2-standard-2\" }, access: { mode: \"public\", allowedSourceRanges: [...], allowPlaintextHttp: true }`.",
+    "",
+    "³ Alerting is free today; Google announced a charge per metric reference in an alerting policy",
+    "starting no sooner than 1 September 2027, which this line shows.",
   );
   if (unverified.length > 0) {
     out.push(

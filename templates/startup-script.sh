@@ -39,6 +39,15 @@ CADDY_DATA_DEVICE={{CADDY_DATA_DEVICE}}
 MLFLOW_UNIT={{MLFLOW_UNIT}}
 BASIC_AUTH_INI_TEMPLATE={{BASIC_AUTH_INI}}
 DB_UPGRADE_SCRIPT={{DB_UPGRADE_SCRIPT}}
+# `mlflow gc` on a schedule: the helper, its unit and its timer.
+GC_SCRIPT={{GC_SCRIPT}}
+GC_UNIT={{GC_UNIT}}
+GC_TIMER={{GC_TIMER}}
+# Google's Ops Agent (logs and metrics), pinned, and its configuration.
+OPS_AGENT_VERSION={{OPS_AGENT_VERSION}}
+OPS_AGENT_REPO_SCRIPT_URL={{OPS_AGENT_REPO_SCRIPT_URL}}
+OPS_AGENT_CONFIG={{OPS_AGENT_CONFIG}}
+OPS_AGENT_PASSWORD_FILE={{OPS_AGENT_PASSWORD_FILE}}
 
 # ---- fixed layout on the VM --------------------------------------------------------------
 readonly MLFLOW_HOME=/opt/mlflow
@@ -50,6 +59,10 @@ readonly AUTH_INI=$CONFIG_DIR/basic_auth.ini
 readonly DB_CA_FILE=$CONFIG_DIR/cloudsql-server-ca.pem
 readonly UNIT_FILE=/etc/systemd/system/mlflow.service
 readonly DB_UPGRADE_FILE=$MLFLOW_HOME/bin/mlflow-db-upgrade.py
+readonly GC_FILE=$MLFLOW_HOME/bin/mlflow-gc.py
+readonly GC_UNIT_FILE=/etc/systemd/system/mlflow-gc.service
+readonly GC_TIMER_FILE=/etc/systemd/system/mlflow-gc.timer
+readonly OPS_AGENT_CONFIG_FILE=/etc/google-cloud-ops-agent/config.yaml
 readonly CADDY_DATA_DIR=/var/lib/caddy
 readonly METADATA_URL=http://metadata.google.internal/computeMetadata/v1
 readonly SECRET_MANAGER_URL=https://secretmanager.googleapis.com/v1
@@ -349,6 +362,59 @@ configure_caddy() {
   fi
 }
 
+# Google's Ops Agent, at the pinned version, from Google's repository (the script adds the
+# repository and installs the agent: --also-install --version=X.Y.Z). Returns non-zero when
+# it cannot be installed; OPS_AGENT_INSTALLED=1 when it was installed now.
+OPS_AGENT_INSTALLED=0
+install_ops_agent() {
+  local installed script
+  installed=$(dpkg-query -W -f='${Version}' google-cloud-ops-agent 2>/dev/null || true)
+  # Debian package versions carry a suffix after the upstream version (2.70.0~debian12).
+  case $installed in
+    "$OPS_AGENT_VERSION" | "$OPS_AGENT_VERSION"[!0-9]*) return 0 ;;
+  esac
+  log "installing Google Cloud Ops Agent $OPS_AGENT_VERSION${installed:+ (replacing $installed)}"
+  script=$(mktemp --suffix=.sh /tmp/add-google-cloud-ops-agent-repo.XXXXXX)
+  if ! retry "$INSTALL_ATTEMPTS" "$INSTALL_RETRY_SECONDS" "download of the Ops Agent's repository script" \
+    curl -fsSL -o "$script" "$OPS_AGENT_REPO_SCRIPT_URL"; then
+    rm -f "$script"
+    log "ERROR: cannot download $OPS_AGENT_REPO_SCRIPT_URL: is the internet reachable (Cloud NAT or an external IP)?"
+    return 1
+  fi
+  if ! retry "$INSTALL_ATTEMPTS" "$INSTALL_RETRY_SECONDS" "Ops Agent installation" \
+    bash "$script" --also-install --version="$OPS_AGENT_VERSION"; then
+    rm -f "$script"
+    log "ERROR: the Ops Agent $OPS_AGENT_VERSION could not be installed"
+    return 1
+  fi
+  rm -f "$script"
+  OPS_AGENT_INSTALLED=1
+}
+
+# Logs and metrics: the agent, then its configuration (written after the package, which
+# owns the file), with the admin password for the /metrics scrape in a root-only file. A
+# failure here never stops the server: it is logged, and the missing metrics raise the
+# health alert.
+configure_ops_agent() {
+  local admin_password=$1 before=$CONFIG_CHANGED changed
+  install_ops_agent || return 1
+  CONFIG_CHANGED=0
+  install -d -m 0755 "$(dirname "$OPS_AGENT_CONFIG_FILE")"
+  if [[ $BASIC_AUTH == true ]]; then
+    write_file "$OPS_AGENT_PASSWORD_FILE" 0600 "$admin_password"
+  elif [[ -f $OPS_AGENT_PASSWORD_FILE ]]; then
+    rm -f "$OPS_AGENT_PASSWORD_FILE"
+  fi
+  write_file "$OPS_AGENT_CONFIG_FILE" 0644 "$OPS_AGENT_CONFIG"
+  changed=$CONFIG_CHANGED
+  # The agent's files are not MLflow's configuration: they must not restart the server.
+  CONFIG_CHANGED=$before
+  if ((changed || OPS_AGENT_INSTALLED)); then
+    log "restarting the Ops Agent with the MLflow configuration"
+    systemctl restart google-cloud-ops-agent || return 1
+  fi
+}
+
 main() {
   log "starting (MLflow ${PYTHON_REQUIREMENTS[0]})"
   if [[ -n $DOMAIN ]]; then
@@ -393,6 +459,14 @@ main() {
   fi
   write_file "$DB_UPGRADE_FILE" 0644 "$DB_UPGRADE_SCRIPT"
   write_file "$UNIT_FILE" 0644 "$MLFLOW_UNIT"
+  # gc's files are not the server's configuration: a change restarts the timer, not the server.
+  local server_changed=$CONFIG_CHANGED gc_changed
+  CONFIG_CHANGED=0
+  write_file "$GC_FILE" 0644 "$GC_SCRIPT"
+  write_file "$GC_UNIT_FILE" 0644 "$GC_UNIT"
+  write_file "$GC_TIMER_FILE" 0644 "$GC_TIMER"
+  gc_changed=$CONFIG_CHANGED
+  CONFIG_CHANGED=$server_changed
 
   systemctl daemon-reload
   systemctl enable mlflow.service
@@ -401,13 +475,24 @@ main() {
     # unit's ExecStartPre backs up and migrates the schema when it is behind, and retries
     # until the database answers.
     log "configuration or MLflow version changed: restarting mlflow.service"
+    # A gc of the old version must not run while the schema is migrated.
+    if ((VENV_CHANGED)); then systemctl stop mlflow-gc.service; fi
     systemctl stop mlflow.service
     if ((VENV_CHANGED)); then switch_venv; fi
   fi
   systemctl start --no-block mlflow.service
+  # gc runs from its timer, independently of the server: a failing run never stops it.
+  systemctl enable mlflow-gc.timer
+  if ((gc_changed)); then
+    systemctl restart mlflow-gc.timer
+  else
+    systemctl start mlflow-gc.timer
+  fi
   if [[ -n $DOMAIN ]]; then
     configure_caddy
   fi
+  configure_ops_agent "$admin_password" ||
+    log "WARNING: the Ops Agent is not running with MLflow's configuration: no logs or metrics reach Cloud Monitoring (the health alert fires); the server itself is unaffected"
 
   local attempt
   for ((attempt = 1; attempt <= HEALTH_ATTEMPTS; attempt++)); do

@@ -76,3 +76,17 @@ export const loadDataGoogleProject = () =>
 
 export const loadCloudRunV2ServiceIamMember = () =>
   require("@cdktf/provider-google/lib/cloud-run-v2-service-iam-member") as typeof import("@cdktf/provider-google/lib/cloud-run-v2-service-iam-member");
+
+// The Cloud Run kind's gc: a GA job run by Cloud Scheduler.
+export const loadCloudRunV2Job = () =>
+  require("@cdktf/provider-google/lib/cloud-run-v2-job") as typeof import("@cdktf/provider-google/lib/cloud-run-v2-job");
+
+export const loadCloudRunV2JobIamMember = () =>
+  require("@cdktf/provider-google/lib/cloud-run-v2-job-iam-member") as typeof import("@cdktf/provider-google/lib/cloud-run-v2-job-iam-member");
+
+export const loadCloudSchedulerJob = () =>
+  require("@cdktf/provider-google/lib/cloud-scheduler-job") as typeof import("@cdktf/provider-google/lib/cloud-scheduler-job");
+
+// Monitoring (MlflowOperations): uptime checks exist only where the checkers can reach the server.
+export const loadMonitoringUptimeCheckConfig = () =>
+  require("@cdktf/provider-google/lib/monitoring-uptime-check-config") as typeof import("@cdktf/provider-google/lib/monitoring-uptime-check-config");

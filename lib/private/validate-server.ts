@@ -52,6 +52,10 @@ export const AUTH_OPTIONS_FIELDS: ShapeFields<MlflowAuthOptions> = {
 };
 export const OPERATIONS_OPTIONS_FIELDS: ShapeFields<MlflowOperationsOptions> = {
   backupBeforeUpgrade: boolean(DECIDES_RESOURCES),
+  gcSchedule: string("the VM's gc timer is written at synth"),
+  gcOlderThan: string(),
+  uptimeCheck: boolean(DECIDES_RESOURCES),
+  alertEmails: listOf(string(), "one notification channel is created per address, so the list must be known at synth"),
 };
 /** The `server`, `access`, `auth` and `operations` props of MlflowTrackingStack. */
 export const SERVER_OPTIONS = object("the server options", SERVER_OPTIONS_FIELDS);

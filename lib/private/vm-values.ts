@@ -16,6 +16,10 @@ export const RESERVED_PORTS: Readonly<Record<number, string>> = {
   443: "Caddy listens on 443 for HTTPS (with access.domain)",
   // caddyserver/website docs/caddyfile/options.md: the admin endpoint defaults to localhost:2019.
   2019: "Caddy's admin endpoint listens on localhost:2019 (with access.domain)",
+  // GoogleCloudPlatform/ops-agent confgenerator/otel (MetricsPort = 20201) and
+  // confgenerator/fluentbit (MetricsPort = 20202): the Ops Agent's own metrics endpoints.
+  20201: "the Ops Agent's metrics collector serves its own metrics on 20201",
+  20202: "the Ops Agent's logging agent (Fluent Bit) serves its own metrics on 20202",
 };
 
 /**

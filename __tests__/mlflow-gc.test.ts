@@ -1,0 +1,120 @@
+// templates/mlflow-gc.py, executed with the real Python against a stand-in mlflow package
+// (__tests__/gc-fakes/mlflow: each file says which real module it follows). What it must do:
+// start a private artifacts-only server on loopback without the database URI, wait for it,
+// run `mlflow gc` in-process against it with the URI and --older-than, stop the server, and
+// exit non-zero (with a log line) when gc or the server fails.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { readTemplate } from "../lib/template";
+
+const FAKES = path.join(__dirname, "gc-fakes");
+const URI = "postgresql+psycopg2://mlflow:s3cret-pa55@10.91.0.3:5432/mlflow?sslmode=verify-ca";
+
+interface Event { event: string; pid: number; [key: string]: any }
+
+function runGc(extraEnv: Record<string, string> = {}): { status: number | null; output: string; events: Event[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlflow-gc-test-"));
+  const record = path.join(dir, "record.jsonl");
+  const script = path.join(dir, "mlflow-gc.py");
+  fs.writeFileSync(script, readTemplate("mlflow-gc.py"));
+  try {
+    const result = spawnSync("python3", [script], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        PYTHONPATH: FAKES,
+        PYTHONDONTWRITEBYTECODE: "1",
+        FAKE_RECORD: record,
+        MLFLOW_BACKEND_STORE_URI: URI,
+        MLFLOW_AUTH_CONFIG_PATH: "/run/credentials/mlflow.service/basic_auth.ini",
+        MLFLOW_FLASK_SERVER_SECRET_KEY: "flask-secret",
+        MLFLOW_GC_OLDER_THAN: "30d",
+        MLFLOW_GC_ARTIFACTS_DESTINATION: "gs://acme-ml-prod-mlflow-artifacts/mlartifacts",
+        ...extraEnv,
+      },
+    });
+    const events = fs.existsSync(record)
+      ? fs.readFileSync(record, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Event)
+      : [];
+    return { status: result.status, output: result.stdout + result.stderr, events };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Whether a process still exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("mlflow-gc.py", () => {
+  test("runs gc in-process against a private artifacts-only server, then stops it", () => {
+    const { status, output, events } = runGc();
+    expect(status).toBe(0);
+    const server = events.find((e) => e.event === "server")!;
+    const port = server.argv[server.argv.indexOf("--port") + 1];
+    expect(server.argv).toEqual([
+      "server", "--artifacts-only", "--serve-artifacts",
+      "--artifacts-destination", "gs://acme-ml-prod-mlflow-artifacts/mlartifacts",
+      "--host", "127.0.0.1", "--port", port, "--workers", "1",
+    ]);
+    // --artifacts-only refuses a backend store URI, which `mlflow server` would read from the
+    // environment; nothing of the team server's auth reaches it either.
+    for (const name of ["MLFLOW_BACKEND_STORE_URI", "MLFLOW_AUTH_CONFIG_PATH", "MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_TRACKING_URI"]) {
+      expect(server.env).not.toContain(name);
+    }
+    expect(server.env).toEqual(expect.arrayContaining(["MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "MLFLOW_DISABLE_TELEMETRY"]));
+    expect(server.cwd).toMatch(/mlflow-gc-/);
+
+    const gc = events.find((e) => e.event === "gc")!;
+    expect(gc.args).toEqual(["gc", "--backend-store-uri", URI, "--older-than", "30d", "--tracking-uri", `http://127.0.0.1:${port}`]);
+    expect(gc.tracking_uri).toBe(`http://127.0.0.1:${port}`);
+    expect(gc.server_reachable).toBe(true);
+    expect(gc.http_timeout).toBe("900");
+    // gc ran in the wrapper's own process: the password was on no command line.
+    expect(gc.pid).not.toBe(server.pid);
+    expect(server.argv.join(" ")).not.toContain("s3cret");
+
+    expect(events.map((e) => e.event)).toEqual(["server", "gc", "server-stopped"]);
+    expect(alive(server.pid)).toBe(false);
+    expect(output).toContain("mlflow-gc: done");
+  });
+
+  test("a failing gc exits 1 with the error logged, and the server is stopped", () => {
+    const { status, output, events } = runGc({ FAKE_GC: "fail" });
+    expect(status).toBe(1);
+    expect(output).toMatch(/mlflow-gc: ERROR: mlflow gc failed: RuntimeError\('HTTPError: 500/);
+    expect(output).toContain("Traceback");
+    expect(events.map((e) => e.event)).toEqual(["server", "gc", "server-stopped"]);
+  });
+
+  test("a private server that exits exits 2 without running gc", () => {
+    const { status, output, events } = runGc({ FAKE_SERVER: "exit" });
+    expect(status).toBe(2);
+    expect(output).toContain("mlflow-gc: ERROR: the private server exited with status 1");
+    expect(events.map((e) => e.event)).toEqual(["server"]);
+  });
+
+  test("a private server that never answers exits 2 after the wait, and is stopped", () => {
+    const { status, output, events } = runGc({ FAKE_SERVER: "silent", MLFLOW_GC_SERVER_START_SECONDS: "2" });
+    expect(status).toBe(2);
+    expect(output).toMatch(/did not answer http:\/\/127\.0\.0\.1:\d+\/health within 2 s/);
+    expect(events.map((e) => e.event)).toEqual(["server", "server-stopped"]);
+  });
+
+  test("without its settings it fails before starting anything", () => {
+    const { status, output, events } = runGc({ MLFLOW_GC_OLDER_THAN: "" });
+    // An empty --older-than would mean "no age limit" to MLflow: refuse it.
+    expect(status).not.toBe(0);
+    expect(events).toEqual([]);
+    expect(output).toMatch(/MLFLOW_GC_OLDER_THAN/);
+  });
+});
