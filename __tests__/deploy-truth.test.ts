@@ -141,7 +141,7 @@ describe("the VM's endpoints", () => {
   test.each([
     [{}, "private mode"],
     [PUBLIC_PLAIN.access, "no domain"],
-  ])("privateDns is refused without a domain (%j, %s)", (access) => {
+  ])("privateDns is refused without a domain (%j, %s)", (access, _why) => {
     expect(problemsOf({ access: { ...access, privateDns: true } }).map((p) => p.split(":")[0])).toContain("access.privateDns");
   });
 });
