@@ -1,6 +1,6 @@
 # Shared by the fakes in bin/ and venv/ (sourced, not run). Inside the fake VM the harness
 # lives at /harness: /harness/src is this directory (read-only), /harness/state the test's
-# state (call log, control files, the fake Secret Manager and database).
+# state (call log, control files, the fake Secret Manager, the fake Google APIs' instance).
 readonly STATE=/harness/state
 readonly CONTROL=$STATE/control
 readonly CALLS_LOG=$STATE/log/calls.jsonl
@@ -16,9 +16,12 @@ json_str() {
   printf '"%s"' "$s"
 }
 
-# record NAME ARGS...: appends {"caller","cmd","argv"} as one JSON line to the call log.
+# record NAME ARGS...: appends {"caller","cmd","argv","t"} as one JSON line to the call log
+# (t: the time, for reading a slow test's log).
 # caller: "boot" (vm-init.sh), "systemd" (the fake service manager itself), "service" (a
-# process of a unit: systemd sets INVOCATION_ID) or "script" (the startup script).
+# process of a unit: systemd sets INVOCATION_ID), "dpkg" (a package's maintainer scripts,
+# run by the fake apt-get) or "script" (the startup script). (google-apis.py records as
+# "google".)
 record() {
   local name=$1 caller=${FAKE_CALLER:-} line arg sep=""
   [[ -n $caller ]] || caller=${INVOCATION_ID:+service}
@@ -28,7 +31,7 @@ record() {
     line+=$sep$(json_str "$arg")
     sep=,
   done
-  printf '%s]}\n' "$line" >>"$CALLS_LOG"
+  printf '%s],"t":%s}\n' "$line" "$EPOCHREALTIME" >>"$CALLS_LOG"
 }
 
 # control NAME: true while the test has switched NAME on (a file in control/).
@@ -42,3 +45,15 @@ fail_on_demand() {
     exit "$(cat "$CONTROL/fail-$1" 2>/dev/null | grep -E '^[0-9]+$' || echo 1)"
   fi
 }
+
+# What the fake curl serves as https://dl.cloudsmith.io/public/caddy/stable/gpg.key, and
+# the key the fake apt-get expects in the signed-by file of Caddy's repository: an
+# ASCII-armored OpenPGP key block (not a usable key; nothing verifies signatures here).
+# shellcheck disable=SC2034 # used by the fakes that source this file
+readonly CADDY_REPO_URL=https://dl.cloudsmith.io/public/caddy/stable
+# shellcheck disable=SC2034
+readonly CADDY_REPO_KEY="-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+mDMEZfakeFakeFakeCaddyStableRepositoryKeyForTheHarnessOnly0000000
+=fake
+-----END PGP PUBLIC KEY BLOCK-----"

@@ -6,10 +6,16 @@
 // machine, and its ports never collide with the host's), and the fakes of bin/ first on
 // PATH. vm-init.sh is its first process; killing the sandbox is a power cut. See
 // startup-script.exec.test.ts for why bubblewrap.
+//
+// Attached from outside, so they outlive the VM: a database (FakeCloudSql, a real
+// PostgreSQL started inside the VM's network namespace at every boot, on the instance's
+// private address) and persistent disks (FakeDisk: an image file at
+// /dev/disk/by-id/google-NAME, formatted by the real mkfs.ext4; see bin/mount).
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { FakeCloudSql, postgresBin } from "./cloudsql";
 
 /** The harness directory (fakes, vm-init.sh); mounted read-only at /harness/src in the VM. */
 export const HARNESS_DIR = __dirname;
@@ -18,10 +24,12 @@ export const INTERNAL_IP = "10.20.0.2";
 export const ACCESS_TOKEN = "ya29.fake-access-token-for-tests";
 /** Packages of a fresh debian-12 GCE image that the script checks for (python3-venv is not one). */
 export const IMAGE_PACKAGES = ["python3", "curl", "ca-certificates"];
+/** Debian packages the fake venvs take the real SQLAlchemy, psycopg2 and alembic from (see venv/uv). */
+export const DIST_PACKAGES = ["sqlalchemy", "psycopg2", "alembic", "mako", "markupsafe"];
 
 /** One line of the call log: a fake's arguments, or an event of the fake MLflow. */
 export interface Call {
-  caller: "script" | "service" | "systemd" | "boot";
+  caller: "script" | "service" | "systemd" | "boot" | "dpkg" | "google";
   cmd: string;
   argv: string[];
   [field: string]: any;
@@ -53,10 +61,51 @@ export function sandboxProblem(): string | undefined {
   const probe = spawnSync("bwrap", [...NAMESPACES, ...hostUsr(), "--proc", "/proc", "/usr/bin/true"], { encoding: "utf8" });
   if (probe.error) return `bwrap not found (apt-get install bubblewrap): ${probe.error.message}`;
   if (probe.status !== 0) return `bwrap cannot create a sandbox here: ${probe.stderr.trim()}`;
-  for (const tool of ["/usr/bin/python3", "/usr/bin/curl", "/usr/sbin/useradd", "/usr/bin/setpriv"]) {
+  for (const tool of ["/usr/bin/python3", "/usr/bin/curl", "/usr/sbin/useradd", "/usr/bin/setpriv", "/usr/sbin/ip", "/usr/bin/openssl",
+    "/usr/sbin/mkfs.ext4", "/usr/sbin/blkid", "/usr/bin/mountpoint", "/usr/bin/mount"]) {
     if (!fs.existsSync(tool)) return `${tool} is missing`;
   }
+  if (!postgresBin()) return "PostgreSQL is not installed (apt-get install postgresql)";
+  for (const pkg of DIST_PACKAGES) {
+    if (!fs.existsSync(`/usr/lib/python3/dist-packages/${pkg}`)) return `/usr/lib/python3/dist-packages/${pkg} is missing (python3-sqlalchemy, python3-psycopg2, python3-alembic)`;
+  }
   return undefined;
+}
+
+/**
+ * A persistent disk: an image file (sparse; formatted by the real mkfs.ext4 in the VM) and,
+ * next to it, the directory that stands for its file system's contents (bin/mount binds it
+ * where the image would be mounted; bin/mkfs.ext4 empties it).
+ */
+export class FakeDisk {
+  readonly dir: string;
+  constructor(sizeMiB = 64) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlflow-disk-"));
+    fs.chmodSync(this.dir, 0o755);
+    fs.writeFileSync(path.join(this.dir, "image"), "");
+    fs.truncateSync(path.join(this.dir, "image"), sizeMiB * 1024 * 1024);
+    fs.mkdirSync(path.join(this.dir, "files"), { mode: 0o755 });
+  }
+
+  /** Host path of a file on the disk's file system. */
+  file(relative: string): string {
+    return path.join(this.dir, "files", relative);
+  }
+
+  destroy(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface FakeVmOptions {
+  /** The Cloud SQL instance the VM reaches at its private address. @default none */
+  readonly database?: FakeCloudSql;
+  /** Persistent disks by device name (/dev/disk/by-id/google-NAME). @default none */
+  readonly disks?: Record<string, FakeDisk>;
+  /** "PROJECT/INSTANCE" the fake Cloud SQL Admin API knows. @default `${projectId}/mlflow-db` */
+  readonly cloudSqlInstance?: string;
+  /** Packages the image has besides IMAGE_PACKAGES, with their version. @default none */
+  readonly imagePackages?: Record<string, string>;
 }
 
 export class FakeVm {
@@ -69,7 +118,7 @@ export class FakeVm {
   private jobs = 0;
 
   /** A powered-off VM with a fresh disk; `secrets` are stored in the fake Secret Manager. */
-  constructor(readonly projectId: string, secrets: Record<string, string>) {
+  constructor(readonly projectId: string, secrets: Record<string, string>, readonly options: FakeVmOptions = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlflow-vm-"));
     this.disk = path.join(this.dir, "disk");
     this.state = path.join(this.dir, "state");
@@ -82,7 +131,7 @@ export class FakeVm {
     fs.mkdirSync(path.join(etc, "systemd/system"), { recursive: true });
     for (const entry of fs.readdirSync("/etc")) {
       const host = path.join("/etc", entry);
-      if (["mlflow", "caddy", "systemd", ".pwd.lock"].includes(entry) || /^(passwd|group|shadow|gshadow|subuid|subgid)-$/.test(entry)) continue;
+      if (["mlflow", "caddy", "systemd", "apt", "fstab", ".pwd.lock"].includes(entry) || /^(passwd|group|shadow|gshadow|subuid|subgid)-$/.test(entry)) continue;
       if (["passwd", "group", "shadow", "gshadow", "subuid", "subgid"].includes(entry)) {
         const lines = fs.readFileSync(host, "utf8").split("\n").filter((l) => !l.startsWith("mlflow:"));
         fs.writeFileSync(path.join(etc, entry), lines.join("\n"), { mode: fs.statSync(host).mode & 0o777 });
@@ -92,14 +141,31 @@ export class FakeVm {
         fs.symlinkSync(`/harness/host-etc/${entry}`, path.join(etc, entry));
       }
     }
+    // A Debian 12 image's apt configuration (writable: the script adds Caddy's repository)
+    // and its fstab (the root file system; the sandbox's own here).
+    for (const dir of ["sources.list.d", "preferences.d", "keyrings", "trusted.gpg.d", "apt.conf.d"]) {
+      fs.mkdirSync(path.join(etc, "apt", dir), { recursive: true });
+    }
+    fs.writeFileSync(path.join(etc, "apt/sources.list.d/debian.sources"), [
+      "Types: deb", "URIs: https://deb.debian.org/debian", "Suites: bookworm bookworm-updates bookworm-backports",
+      "Components: main", "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg", "",
+    ].join("\n"));
+    fs.writeFileSync(path.join(etc, "fstab"), [
+      "# /etc/fstab: static file system information.",
+      "UUID=6e1c1a3d-0000-4000-8000-00000000f00d / ext4 rw,discard,errors=remount-ro,x-systemd.growfs 0 1",
+      "",
+    ].join("\n"));
     for (const dir of ["opt", "var/lib/fake-dpkg", "var/log", "var/tmp"]) fs.mkdirSync(path.join(this.disk, dir), { recursive: true });
     fs.chmodSync(path.join(this.disk, "var/tmp"), 0o1777);
-    fs.writeFileSync(path.join(this.disk, "var/lib/fake-dpkg/installed"), IMAGE_PACKAGES.map((p) => `${p}\n`).join(""));
+    const image = { ...Object.fromEntries(IMAGE_PACKAGES.map((p) => [p, "image"])), ...(options.imagePackages ?? {}) };
+    fs.writeFileSync(path.join(this.disk, "var/lib/fake-dpkg/installed"), Object.keys(image).map((p) => `${p}\n`).join(""));
+    fs.writeFileSync(path.join(this.disk, "var/lib/fake-dpkg/versions"), Object.entries(image).map(([p, v]) => `${p} ${v}\n`).join(""));
     // Harness state; log/ and db/ are written by the service's user too.
-    for (const dir of ["log", "control", "db", "agent", `secret-manager/${projectId}`]) {
+    for (const dir of ["log", "control", "agent", "google", `secret-manager/${projectId}`]) {
       fs.mkdirSync(path.join(this.state, dir), { recursive: true, mode: 0o755 });
     }
-    for (const dir of ["log", "db"]) fs.chmodSync(path.join(this.state, dir), 0o777);
+    fs.chmodSync(path.join(this.state, "log"), 0o777);
+    fs.writeFileSync(path.join(this.state, "google/cloudsql-instance"), options.cloudSqlInstance ?? `${projectId}/mlflow-db`);
     for (const log of ["calls.jsonl", "journal.log"]) {
       fs.writeFileSync(path.join(this.state, "log", log), "");
       fs.chmodSync(path.join(this.state, "log", log), 0o666);
@@ -114,11 +180,14 @@ export class FakeVm {
     else fs.writeFileSync(file, value, { mode: 0o644 });
   }
 
-  /** Switches a control file of the fakes on or off (e.g. "db-down", "pypi-down"). */
-  control(name: string, on: boolean): void {
+  /**
+   * Switches a control file of the fakes on or off (e.g. "apt-down", "pypi-down"), or writes
+   * it with the given content (e.g. "uploaded-after", "clock-speedup").
+   */
+  control(name: string, on: boolean | string): void {
     const file = path.join(this.state, "control", name);
-    if (on) fs.writeFileSync(file, "");
-    else fs.rmSync(file, { force: true });
+    if (on === false) fs.rmSync(file, { force: true });
+    else fs.writeFileSync(file, on === true ? "" : on);
   }
 
   /** Starts the VM: boots (enabled units start) and waits for its agent. */
@@ -133,14 +202,27 @@ export class FakeVm {
     args.push("--proc", "/proc", "--dev", "/dev");
     args.push("--perms", "0755", "--dir", "/harness", "--ro-bind", "/etc", "/harness/host-etc");
     args.push("--ro-bind", HARNESS_DIR, "/harness/src", "--bind", this.state, "/harness/state");
+    const db = this.options.database;
+    if (db) args.push("--bind", db.dir, "/harness/cloudsql", "--ro-bind", db.templateData, "/harness/cloudsql-template");
+    for (const [name, disk] of Object.entries(this.options.disks ?? {})) {
+      args.push("--bind", disk.dir, `/harness/disks/${name}`, "--bind", path.join(disk.dir, "image"), `/dev/disk/by-id/google-${name}`);
+    }
     args.push("--remount-ro", "/", "/harness/src/vm-init.sh");
     const proc = spawn("bwrap", args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     proc.stderr!.on("data", (d) => (stderr += d));
     this.proc = proc;
     this.exited = new Promise((resolve) => proc.on("exit", () => resolve()));
-    await this.waitFor(() => fs.existsSync(path.join(this.state, "agent/booted")) || proc.exitCode !== null, 10, "boot");
+    await this.waitFor(() => fs.existsSync(path.join(this.state, "agent/booted")) || proc.exitCode !== null, 30, "boot");
     if (proc.exitCode !== null) throw new Error(`the VM did not boot: ${stderr}`);
+    const failed = path.join(this.state, "agent/boot-failed");
+    if (fs.existsSync(failed)) {
+      const why = fs.readFileSync(failed, "utf8").trim();
+      const apiLog = path.join(this.state, "log/google-apis.log");
+      const logs = [this.options.database?.log() ?? "", fs.existsSync(apiLog) ? fs.readFileSync(apiLog, "utf8") : ""].join("\n");
+      await this.powerOff();
+      throw new Error(`the VM did not boot: ${why}\n${logs.slice(-3000)}`);
+    }
   }
 
   /** Power cut: every process of the VM dies at once; the disk stays. */
@@ -151,16 +233,20 @@ export class FakeVm {
     this.proc = undefined;
   }
 
-  /** Runs a script (text starting with #!) on the VM as the guest agent runs startup scripts. */
+  /**
+   * Runs a script (text starting with #!) on the VM as the guest agent runs startup scripts.
+   * A job still running when the VM powers off ends with code -1 (killed).
+   */
   startJob(script: string): Promise<JobResult> {
     const n = ++this.jobs;
     const base = path.join(this.state, "agent", String(n));
     fs.writeFileSync(`${base}.tmp`, script);
     fs.renameSync(`${base}.tmp`, `${base}.sh`);
     const started = Date.now();
-    return this.waitFor(() => fs.existsSync(`${base}.rc`), 60, `job ${n}`).then(() => ({
-      code: Number(fs.readFileSync(`${base}.rc`, "utf8")),
-      output: fs.readFileSync(`${base}.out`, "utf8"),
+    const proc = this.proc;
+    return this.waitFor(() => fs.existsSync(`${base}.rc`) || this.proc !== proc, 60, `job ${n}`).then(() => ({
+      code: fs.existsSync(`${base}.rc`) ? Number(fs.readFileSync(`${base}.rc`, "utf8")) : -1,
+      output: fs.existsSync(`${base}.out`) ? fs.readFileSync(`${base}.out`, "utf8") : "",
       seconds: (Date.now() - started) / 1000,
     }));
   }
@@ -168,6 +254,13 @@ export class FakeVm {
   /** Runs shell commands on the VM (with the fakes on PATH), e.g. a health check. */
   sh(commands: string): Promise<JobResult> {
     return this.startJob(`#!/bin/bash\n${commands}\n`);
+  }
+
+  /** Stops the database (clients get "Connection refused"), or starts it, optionally plaintext-only. */
+  async database(state: "down" | "up" | "up-plaintext"): Promise<void> {
+    const verb = state === "down" ? "stop" : state === "up" ? "start" : "start plaintext";
+    const result = await this.sh(`/harness/src/fake-cloudsql ${verb} 2>&1`);
+    if (result.code !== 0) throw new Error(`fake-cloudsql ${verb} failed: ${result.output}`);
   }
 
   /** Every call the fakes recorded, in order. */
@@ -180,11 +273,13 @@ export class FakeVm {
     return fs.readFileSync(path.join(this.state, "log/journal.log"), "utf8");
   }
 
-  /** Every log the harness keeps (call log, journal, job outputs), for leak checks. */
+  /** Every log the harness keeps (call log, journal, job outputs, the fake Google APIs'), for leak checks. */
   allLogs(): string {
     const agent = path.join(this.state, "agent");
     const jobs = fs.readdirSync(agent).filter((f) => f.endsWith(".out")).map((f) => fs.readFileSync(path.join(agent, f), "utf8"));
-    return [fs.readFileSync(path.join(this.state, "log/calls.jsonl"), "utf8"), this.journal(), ...jobs].join("\n");
+    const apiLog = path.join(this.state, "log/google-apis.log");
+    return [fs.readFileSync(path.join(this.state, "log/calls.jsonl"), "utf8"), this.journal(), ...jobs,
+      fs.existsSync(apiLog) ? fs.readFileSync(apiLog, "utf8") : ""].join("\n");
   }
 
   /** Host path of a path on the VM's disk (/etc, /opt or /var). */
