@@ -82,7 +82,8 @@ describe("the service", () => {
       service_account: "${google_service_account.Server_ServiceAccount_97513772.email}",
       timeout: "3600s",
       execution_environment: "EXECUTION_ENVIRONMENT_GEN2",
-      scaling: { min_instance_count: 1, max_instance_count: 2 },
+      // db-g1-small's 50 connections hold one instance's worth, twice during a rollout.
+      scaling: { min_instance_count: 1, max_instance_count: 1 },
       vpc_access: { network_interfaces: [{ subnetwork: "${google_compute_subnetwork.Network_Subnetwork_36DAE8DB.id}" }], egress: "PRIVATE_RANGES_ONLY" },
     });
   });
@@ -111,7 +112,7 @@ describe("the service", () => {
       DB_USER: "mlflow", DB_HOST: "${google_sql_database_instance.Database_B269D8BB.private_ip_address}", DB_PORT: "5432", DB_NAME: "mlflow",
       DB_CA_CERT: "${google_sql_database_instance.Database_B269D8BB.server_ca_cert[0].cert}",
       MLFLOW_DISABLE_TELEMETRY: "true", MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
-      MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: "1", MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: "1",
+      MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: "2", MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: "1",
       MLFLOW_ADMIN_USERNAME: "admin", MLFLOW_DEFAULT_PERMISSION: "READ",
     });
     const secretRefs = container(json, "mlflow").env.filter((e: any) => e.value_source).map((e: any) => [e.name, e.value_source.secret_key_ref]);
@@ -278,7 +279,7 @@ describe("validation", () => {
   });
   test.each([
     [{ server: { kind: "cloud-run" } }],
-    [{ server: { kind: "cloud-run", cpu: "4", memory: "16Gi", minInstances: 0, maxInstances: 2 } }],
+    [{ server: { kind: "cloud-run", cpu: "4", memory: "16Gi", minInstances: 0, maxInstances: 2 }, database: { tier: "db-custom-1-3840" } }],
     [{ server: { kind: "cloud-run", cpu: "8", memory: "32Gi" }, database: { tier: "db-custom-2-7680" } }],
     [{ server: { kind: "cloud-run", image: "europe-docker.pkg.dev/p/r/mlflow@sha256:" + "a".repeat(64) } }],
     [{ server: { kind: "cloud-run" }, auth: { basicAuth: false } }],
@@ -314,8 +315,8 @@ describe("validation", () => {
     });
     jest.dontMock("@cdktf/provider-google-beta/lib/provider");
   });
-  test("the connection budget decides the default maxInstances: 2 on db-g1-small, 3 on a bigger tier", () => {
-    expect(serviceOf(synthStack({ server: { kind: "cloud-run" } }).json).template.scaling.max_instance_count).toBe(2);
+  test("the connection budget decides the default maxInstances: 1 on db-g1-small, 3 on a bigger tier", () => {
+    expect(serviceOf(synthStack({ server: { kind: "cloud-run" } }).json).template.scaling.max_instance_count).toBe(1);
     expect(serviceOf(synthStack({ server: { kind: "cloud-run" }, database: { tier: "db-custom-1-3840" } }).json).template.scaling.max_instance_count).toBe(3);
   });
   test("a refused maxInstances names the arithmetic, rollout overlap and jobs included", () => {

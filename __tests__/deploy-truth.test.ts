@@ -62,11 +62,20 @@ describe("connections: the worst case fits max_connections", () => {
   ])("%s: max_connections %d", (tier, expected) => {
     expect(defaultMaxConnections(tier)).toBe(expected);
   });
-  test("default stack: 2 workers × 4 engines and gc fit db-g1-small with pools of 2 + 2", () => {
+  test("default stack: 2 workers × 4 engines, the server command and gc fit db-g1-small with pools of 2 + 2", () => {
     const env = unitEnv(synthStack().json);
     expect(env).toMatchObject({ MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: "2", MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: "2" });
     const plan = planConnections({ serverProcesses: 2, basicAuth: true, enableJobExecution: false, gc: true, concurrentMigration: false }, 50);
-    expect(plan).toMatchObject({ available: 42, worstCase: 40, fits: true });
+    // 2 × 4 engines × 4 + gc 2 × 4 + the `mlflow server` command's 2 idle connections.
+    expect(plan).toMatchObject({ available: 42, worstCase: 42, fits: true });
+    expect(plan.terms.at(-1)).toBe("1 mlflow server command (the workers' parent) × 2 idle connections");
+  });
+  test("the server command's own connections come off before the pools are sized: 1 worker on db-g1-small", () => {
+    // Measured on the script harness's real PostgreSQL: with pools sized from all 42 (7 per
+    // engine) the worst case was 44, two into the administrators' headroom.
+    const plan = planConnections({ serverProcesses: 1, serverCommands: 1, basicAuth: true, enableJobExecution: false, gc: true, concurrentMigration: false }, 50);
+    expect(plan).toMatchObject({ poolSize: 3, maxOverflow: 3, worstCase: 6 * 6 + 2, fits: true });
+    expect(unitEnv(synthStack({ server: { workers: 1 } }).json)).toMatchObject({ MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: "3", MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: "3" });
   });
   test("a bigger tier gets bigger pools (at most 10 per engine)", () => {
     const env = unitEnv(synthStack({ database: { tier: "db-custom-2-7680" } }).json);
@@ -75,7 +84,7 @@ describe("connections: the worst case fits max_connections", () => {
   test("db-f1-micro with 2 workers is refused, naming server.workers and the arithmetic; 1 worker fits", () => {
     const problems = problemsOf({ database: { tier: "db-f1-micro" } });
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^server\.workers: a worker count whose worst case fits the database: 2 server processes × 4 engines .* = 20 connections, but max_connections 25 leaves 17/);
+    expect(problems[0]).toMatch(/^server\.workers: a worker count whose worst case fits the database: 2 server processes × 4 engines .* \+ 1 mlflow server command \(the workers' parent\) × 2 idle connections = 22 connections, but max_connections 25 leaves 17/);
     expect(problemsOf({ database: { tier: "db-f1-micro" }, server: { workers: 1 } })).toEqual([]);
   });
   test("job execution adds its consumers to the budget, and is off by default", () => {

@@ -498,6 +498,7 @@ function demandOf(props: CloudRunBudgetInput, maxInstances: number) {
   return {
     // During a rollout the old revision's instances drain while the new ones start.
     serverProcesses: 2 * maxInstances * workers,
+    serverCommands: 2 * maxInstances,
     basicAuth: props.auth?.basicAuth ?? true,
     enableJobExecution: props.enableJobExecution ?? false,
     gc: true,

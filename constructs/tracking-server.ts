@@ -349,14 +349,16 @@ export function internalDnsNames(instanceName: string, zone: string, projectId: 
 }
 
 /**
- * The VM's worst case against the database: every worker with its engines, and `mlflow gc`
- * (the schema migration runs while the server is stopped).
+ * The VM's worst case against the database: every worker with its engines, the `mlflow
+ * server` command above them, and `mlflow gc` (the schema migration runs while the server
+ * is stopped).
  */
 export function checkVmConnectionBudget(v: Validator, props: MlflowVmServerOptions & { auth?: MlflowAuthOptions },
   maxConnections: number): ConnectionPlan {
   const workers = typeof props.workers === "number" && props.workers >= 1 ? props.workers : 2;
   return checkConnectionBudget(v, "server.workers", props.workers ?? 2, {
     serverProcesses: workers,
+    serverCommands: 1,
     basicAuth: props.auth?.basicAuth ?? true,
     enableJobExecution: props.enableJobExecution ?? false,
     gc: true,

@@ -15,7 +15,11 @@
 //    through MLFLOW_SQLALCHEMYSTORE_POOL_SIZE / _MAX_OVERFLOW (a 0 is ignored as "unset",
 //    so both stay >= 1);
 //  - `mlflow gc` (tracking and registry engines), the schema migration, and with job
-//    execution MLflow's Huey consumers, each with their own engines.
+//    execution MLflow's Huey consumers, each with their own engines;
+//  - the `mlflow server` command itself, the parent of the workers: it initializes the
+//    tracking and registry stores before it starts uvicorn (mlflow/cli/__init__.py server()
+//    calls initialize_backend_stores, then _run_server) and keeps both engines, one idle
+//    connection each, for its lifetime (measured on the script harness's real PostgreSQL).
 
 import { Validator, isToken } from "./validation";
 
@@ -25,6 +29,8 @@ export const SUPERUSER_RESERVED_CONNECTIONS = 3;
 export const ADMIN_HEADROOM_CONNECTIONS = 5;
 /** Largest pool (pool + overflow) per engine the library configures. */
 export const MAX_CONNECTIONS_PER_ENGINE = 10;
+/** Connections the `mlflow server` command process keeps open (tracking and registry engines, one each). */
+export const SERVER_COMMAND_CONNECTIONS = 2;
 /**
  * Huey consumers MLflow's job runner starts when job execution is on (one per job function
  * plus a periodic one; mlflow/server/jobs/utils.py at 3.11 has three job functions): an
@@ -52,6 +58,12 @@ export function defaultMaxConnections(tier: string): number {
 export interface ConnectionDemand {
   /** Server processes at once: instances × workers (× 2 while two revisions overlap). */
   readonly serverProcesses: number;
+  /**
+   * `mlflow server` commands at once, the parents of those processes: 1 on a VM, one per
+   * instance on Cloud Run (× 2 while two revisions overlap).
+   * @default 1
+   */
+  readonly serverCommands?: number;
   readonly basicAuth: boolean;
   readonly enableJobExecution: boolean;
   /** `mlflow gc` runs on a schedule (may overlap the servers). */
@@ -93,18 +105,23 @@ export function planConnections(demand: ConnectionDemand, maxConnections: number
     ...(demand.concurrentMigration ? [{ what: "the schema migration × 2 engines (tracking, auth)", count: 2 }] : []),
     ...(demand.enableJobExecution ? [{ what: `${JOB_RUNNER_CONSUMERS} job consumers × 1 engine`, count: JOB_RUNNER_CONSUMERS }] : []),
   ];
+  const commands = demand.serverCommands ?? 1;
+  const fixed = commands * SERVER_COMMAND_CONNECTIONS;
   const totalEngines = engines.reduce((sum, e) => sum + e.count, 0);
-  const perEngine = Math.min(MAX_CONNECTIONS_PER_ENGINE, Math.max(2, Math.floor(available / totalEngines)));
+  const perEngine = Math.min(MAX_CONNECTIONS_PER_ENGINE, Math.max(2, Math.floor((available - fixed) / totalEngines)));
   const poolSize = Math.ceil(perEngine / 2);
   const maxOverflow = perEngine - poolSize;
-  const worstCase = totalEngines * perEngine;
+  const worstCase = totalEngines * perEngine + fixed;
   return {
     maxConnections,
     available,
     poolSize,
     maxOverflow,
     worstCase,
-    terms: engines.map((e) => `${e.what} × ${perEngine} connections`),
+    terms: [
+      ...engines.map((e) => `${e.what} × ${perEngine} connections`),
+      `${commands} mlflow server command${commands === 1 ? "" : "s"} (the workers' parent${commands === 1 ? "" : "s"}) × ${SERVER_COMMAND_CONNECTIONS} idle connections`,
+    ],
     fits: worstCase <= available,
   };
 }

@@ -42,5 +42,5 @@ export {
 } from "./server-runtime";
 export {
   planConnections, defaultMaxConnections, enginesPerServerProcess, ConnectionDemand, ConnectionPlan,
-  SUPERUSER_RESERVED_CONNECTIONS, ADMIN_HEADROOM_CONNECTIONS, MAX_CONNECTIONS_PER_ENGINE,
+  SUPERUSER_RESERVED_CONNECTIONS, ADMIN_HEADROOM_CONNECTIONS, MAX_CONNECTIONS_PER_ENGINE, SERVER_COMMAND_CONNECTIONS,
 } from "./connection-budget";

@@ -150,6 +150,7 @@ new MlflowTrackingStack(app, "mlflow", {
   projectId: "${PROJECT}",
   region: "europe-west1",
   server: { kind: "cloud-run", minInstances: 1, maxInstances: 2 },
+  database: { tier: "db-custom-1-3840" },
   access: { mode: "iap", iapMembers: ["group:ml-team@example.com"] },
 });
 app.synth();
