@@ -241,7 +241,9 @@ function checkCloudRun(outdir) {
   assert(service.name === "mlflow-server" && service.iap_enabled === true && service.ingress === "INGRESS_TRAFFIC_ALL", "service name, IAP or ingress");
   const images = service.template.containers.map((c) => c.image);
   assert(images.some((i) => i === `europe-west1-docker.pkg.dev/${PROJECT}/mlflow-ghcr/mlflow/mlflow:v3.18.0-full`), `images ${images.join(", ")}`);
-  assert(Object.values(json.resource.google_cloud_run_v2_job ?? {}).length === 1, "no migration job");
+  const jobs = Object.values(json.resource.google_cloud_run_v2_job ?? {}).map((j) => j.name).sort();
+  assert(JSON.stringify(jobs) === '["mlflow-gc","mlflow-migrate"]', `jobs ${jobs.join(", ")}`);
+  assert(Object.values(json.resource.google_cloud_scheduler_job ?? {}).length === 1, "no gc schedule");
   assert(json.output.tracking_uri && json.output.migration_job, "outputs missing");
 }
 
@@ -302,7 +304,7 @@ function consumerChecks(label, source, install, withBeta) {
   if (!withBeta) return;
   check(`${label}: Cloud Run kind without the optional peer: a validation error with the install command`,
     () => checkCloudRunWithoutBeta(dir));
-  check(`${label}: Cloud Run kind after npm install ${betaPeer}: synth, google-beta service with IAP, pinned image, migration job`, () => {
+  check(`${label}: Cloud Run kind after npm install ${betaPeer}: synth, google-beta service with IAP, pinned image, migration and gc jobs`, () => {
     run("npm", ["install", betaPeer], dir, { npm_config_prefer_offline: "true", npm_config_audit: "false", npm_config_fund: "false" });
     checkCloudRun(synth(dir, "cloud-run.ts"));
   });
