@@ -234,6 +234,24 @@ describe("who can reach it", () => {
   });
 });
 
+describe("member bindings are named after the member", () => {
+  const addresses = (members: string[], mode: "iap" | "internal") => {
+    const access = mode === "iap" ? { iapMembers: members } : { mode, invokerMembers: members };
+    const json = synthStack({ server: { kind: "cloud-run" }, access } as Partial<MlflowTrackingStackProps>).json;
+    const type = mode === "iap" ? "google_iap_web_cloud_run_service_iam_member" : "google_cloud_run_v2_service_iam_member";
+    return Object.fromEntries(resourcesOf(json, type).filter(([, r]) => r.role !== "roles/run.invoker" || mode === "internal").map(([name, r]) => [r.member, name]));
+  };
+  test.each(["iap", "internal"] as const)("%s: removing the first member leaves the others' addresses as they were", (mode) => {
+    const [a, b, c] = ["user:ada@example.com", "group:ml@example.com", "serviceAccount:t@p.iam.gserviceaccount.com"];
+    const before = addresses([a, b, c], mode);
+    const after = addresses([b, c], mode);
+    expect(Object.keys(after).sort()).toEqual([b, c].sort());
+    expect(after[b]).toBe(before[b]);
+    expect(after[c]).toBe(before[c]);
+    expect(new Set(Object.values(before)).size).toBe(3);
+  });
+});
+
 describe("outputs", () => {
   test("the deterministic URL, the service, the job; no VM outputs", () => {
     const { json } = synthStack(IAP);
@@ -265,6 +283,8 @@ describe("validation", () => {
     [{ server: { kind: "cloud-run", maxInstances: 0 } }, "server.maxInstances"],
     [{ server: { kind: "cloud-run", cpu: "0.5" } }, "server.cpu"],
     [{ server: { kind: "cloud-run", cpu: "3" } }, "server.cpu"],
+    // With the sidecar's 1 vCPU an instance would need 9, over Cloud Run's 8.
+    [{ server: { kind: "cloud-run", cpu: "8", memory: "32Gi" } }, "server.cpu"],
     [{ server: { kind: "cloud-run", memory: "8Gi" } }, "server.memory"],
     [{ server: { kind: "cloud-run", cpu: "4", memory: "1Gi" } }, "server.memory"],
     [{ server: { kind: "cloud-run", memory: "2GB" } }, "server.memory"],
@@ -280,7 +300,7 @@ describe("validation", () => {
   test.each([
     [{ server: { kind: "cloud-run" } }],
     [{ server: { kind: "cloud-run", cpu: "4", memory: "16Gi", minInstances: 0, maxInstances: 2 }, database: { tier: "db-custom-1-3840" } }],
-    [{ server: { kind: "cloud-run", cpu: "8", memory: "32Gi" }, database: { tier: "db-custom-2-7680" } }],
+    [{ server: { kind: "cloud-run", cpu: "6", memory: "24Gi" }, database: { tier: "db-custom-2-7680" } }],
     [{ server: { kind: "cloud-run", image: "europe-docker.pkg.dev/p/r/mlflow@sha256:" + "a".repeat(64) } }],
     [{ server: { kind: "cloud-run" }, auth: { basicAuth: false } }],
     [{ server: { kind: "cloud-run", maxInstances: 10 }, database: { tier: "db-custom-2-7680" } }],

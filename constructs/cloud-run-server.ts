@@ -60,7 +60,7 @@ export interface MlflowCloudRunServerOptions {
   /** MLflow's job runner (MLFLOW_SERVER_ENABLE_JOB_EXECUTION). @default false */
   readonly enableJobExecution?: boolean;
   /**
-   * Deletion protection of the service and the migration job (the provider's default is
+   * Deletion protection of the service and the migration and gc jobs (the provider's default is
    * on): set it to `false` and deploy before a destroy.
    * @default true
    */
@@ -96,6 +96,16 @@ export const DEFAULT_MAX_INSTANCES = 3;
 export const CLOUD_RUN_CPU_MEMORY: Readonly<Record<string, readonly [number, number]>> = {
   "1": [512, 4096], "2": [512, 8192], "4": [2048, 16384], "6": [4096, 24576], "8": [4096, 32768],
 };
+
+/**
+ * What the ingress sidecar (Caddy) takes of every instance. Cloud Run's limits are per
+ * instance, summed over its containers (at most 8 vCPU; "the sum of all containers in the
+ * instance", cloud.google.com/run/docs/configuring/instances/cpu), so MLflow's container
+ * gets at most 8 less the sidecar's vCPU.
+ */
+export const INGRESS_SIDECAR_RESOURCES = { cpu: 1, memoryMiB: 512 } as const;
+/** Cloud Run's largest instance: 8 vCPU (cloud.google.com/run/docs/configuring/services/cpu). */
+const CLOUD_RUN_MAX_INSTANCE_CPU = 8;
 
 /** Mebibytes of a Cloud Run memory quantity ("512Mi", "2Gi"), or undefined. */
 export function memoryMiB(memory: string): number | undefined {
@@ -233,12 +243,12 @@ export class MlflowCloudRunServer extends MlflowServerBase {
 
     // The task of every job of this kind (the migration, gc): one container of the MLflow
     // image started through the launcher, with the server's service account and egress.
-    const jobTemplate = (container: string, script: string, env: EnvVar[], maxRetries: number) => ({
+    const jobTemplate = (container: string, script: string, env: EnvVar[], maxRetries: number, timeout: string) => ({
       taskCount: 1,
       labels: props.labels,
       template: {
         serviceAccount: this.serviceAccountEmail,
-        timeout: "3600s",
+        timeout,
         maxRetries,
         vpcAccess,
         containers: [{
@@ -278,7 +288,7 @@ export class MlflowCloudRunServer extends MlflowServerBase {
         [this.image, props.database.host, props.database.serverCaCertificate, props.database.instanceName],
       ),
       // A half-applied migration is not retried blindly: the apply fails and says so.
-      template: jobTemplate("migrate", upgradeScript, jobEnv, 0),
+      template: jobTemplate("migrate", upgradeScript, jobEnv, 0, "3600s"),
       dependsOn: [...this.prerequisites, ...imageRepositories],
     });
 
@@ -301,7 +311,9 @@ export class MlflowCloudRunServer extends MlflowServerBase {
       deletionProtection: this.deletionProtection,
       // Not retried: the next scheduled run retries what is left (gc is idempotent), and a
       // retry could overlap it.
-      template: jobTemplate("gc", escapeTerraformTemplate(readTemplate("mlflow-gc.py")), gcEnv, 0),
+      // As long as the VM's gc unit may run (TimeoutStartSec=6h, templates/mlflow-gc.service);
+      // a job task may run up to 24 h (cloud.google.com/run/docs/configuring/task-timeout).
+      template: jobTemplate("gc", escapeTerraformTemplate(readTemplate("mlflow-gc.py")), gcEnv, 0, "21600s"),
       dependsOn: [...this.prerequisites, ...imageRepositories],
     });
 
@@ -414,7 +426,10 @@ export class MlflowCloudRunServer extends MlflowServerBase {
             // not capped at 32 MiB as HTTP/1 ones are (cloud.google.com/run/docs/configuring/http2).
             ports: { name: "h2c", containerPort: INGRESS_PORT },
             dependsOn: ["mlflow"],
-            resources: { limits: { cpu: "1", memory: "512Mi" }, cpuIdle: true },
+            resources: {
+              limits: { cpu: String(INGRESS_SIDECAR_RESOURCES.cpu), memory: `${INGRESS_SIDECAR_RESOURCES.memoryMiB}Mi` },
+              cpuIdle: true,
+            },
           },
         ],
       },
@@ -432,7 +447,7 @@ export class MlflowCloudRunServer extends MlflowServerBase {
         project: props.projectId, location: props.region, name: this.service.name, role: "roles/run.invoker", member: agent.member,
       });
       const { IapWebCloudRunServiceIamMember } = loadIapWebCloudRunServiceIamMember();
-      (access.iapMembers ?? []).forEach((member, i) => new IapWebCloudRunServiceIamMember(this, `IapUser${i}`, {
+      (access.iapMembers ?? []).forEach((member, i) => new IapWebCloudRunServiceIamMember(this, memberBindingId("IapUser", member, i), {
         project: props.projectId, location: props.region, cloudRunServiceName: this.service.name,
         role: "roles/iap.httpsResourceAccessor", member,
       }));
@@ -446,7 +461,7 @@ export class MlflowCloudRunServer extends MlflowServerBase {
         });
       }
     } else {
-      (access.invokerMembers ?? []).forEach((member, i) => new CloudRunV2ServiceIamMember(this, `Invoker${i}`, {
+      (access.invokerMembers ?? []).forEach((member, i) => new CloudRunV2ServiceIamMember(this, memberBindingId("Invoker", member, i), {
         project: props.projectId, location: props.region, name: this.service.name, role: "roles/run.invoker", member,
       }));
     }
@@ -471,6 +486,18 @@ export function renderCloudRunCaddyfile(): string {
  * name, an image given as a reference) are hashed by Terraform, each a plain reference. So
  * the token is the same from one synth to the next and changes whenever any input does.
  */
+/**
+ * The construct id of one member's binding, named after the member, not its place in the
+ * list: with `Invoker0`, `Invoker1`, … removing the first member moves the second one's
+ * binding to another address, and Terraform may create it there before it deletes the old
+ * one, which removes the member's access until the next apply. A member that is a token
+ * (known only at apply) keeps its place number, the only stable name it has at synth.
+ */
+export function memberBindingId(prefix: string, member: string, index: number): string {
+  if (Token.isUnresolved(member)) return `${prefix}${index}`;
+  return `${prefix}-${createHash("sha256").update(member).digest("hex").slice(0, 10)}`;
+}
+
 export function migrationToken(texts: readonly string[], values: readonly string[]): string {
   const literal = [...texts, ...values.filter((v) => !Token.isUnresolved(v))];
   const hash = createHash("sha256").update(literal.join("\u0000")).digest("hex");
@@ -547,8 +574,10 @@ export function validateCloudRunOptions(v: Validator, props: MlflowCloudRunValid
     v.fail("server.minInstances", props.minInstances, `at most server.maxInstances (${props.maxInstances})`);
   }
   v.check("server.workers", props.workers, intRange(1, 8).test, intRange(1, 8).expected);
-  const cpus = Object.keys(CLOUD_RUN_CPU_MEMORY);
-  v.check("server.cpu", props.cpu, oneOf(cpus).test, `${oneOf(cpus).expected} (whole vCPUs: MLflow's server needs at least 1; below 1 Cloud Run serves one request at a time)`);
+  // Whole vCPUs from the table that leave room for the ingress sidecar in an 8-vCPU instance.
+  const cpus = Object.keys(CLOUD_RUN_CPU_MEMORY).filter((c) => Number(c) + INGRESS_SIDECAR_RESOURCES.cpu <= CLOUD_RUN_MAX_INSTANCE_CPU);
+  v.check("server.cpu", props.cpu, oneOf(cpus).test, `${oneOf(cpus).expected} (whole vCPUs: MLflow's server needs at least 1, below 1 Cloud Run serves one request at a time; ` +
+    `the ingress sidecar takes ${INGRESS_SIDECAR_RESOURCES.cpu} of an instance's ${CLOUD_RUN_MAX_INSTANCE_CPU})`);
   const cpu = typeof props.cpu === "string" && cpus.includes(props.cpu) ? props.cpu : "1";
   if (props.memory !== undefined) {
     const mib = typeof props.memory === "string" ? memoryMiB(props.memory) : undefined;
