@@ -6,9 +6,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Testing } from "cdktf";
-import { synthStack, onlyResource, resourcesOf, tool, TfJson, BASE_PROPS } from "./helpers";
+import { synthStack, onlyResource, resourcesOf, tool, TfJson, BASE_PROPS, checkCaddyfile, problemsOf } from "./helpers";
 import {
-  MlflowTrackingStack, MlflowTrackingStackProps, MlflowValidationError, CADDY_IMAGE, renderCloudRunCaddyfile,
+  MlflowTrackingStack, MlflowTrackingStackProps, CADDY_IMAGE, renderCloudRunCaddyfile,
 } from "../lib";
 import { readTemplate } from "../lib/template";
 
@@ -22,16 +22,6 @@ const serviceOf = (json: TfJson) => onlyResource(json, "google_cloud_run_v2_serv
 const jobOf = (json: TfJson) => json.resource.google_cloud_run_v2_job.Server_MigrationJob_AC0AF56A;
 const container = (json: TfJson, name: string) => serviceOf(json).template.containers.find((c: any) => c.name === name);
 const envOf = (c: any): Record<string, any> => Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.value_source]));
-
-function problemsOf(props: Partial<MlflowTrackingStackProps>): string[] {
-  try {
-    synthStack(props);
-  } catch (e) {
-    if (e instanceof MlflowValidationError) return e.problems.map((p) => `${p.path}: ${p.expected}`);
-    throw e;
-  }
-  return [];
-}
 
 describe("snapshots", () => {
   test.each([["iap", IAP], ["internal", INTERNAL]])("%s", (_name, props) => {
@@ -355,23 +345,13 @@ describe("the ingress sidecar's Caddyfile", () => {
   });
   test("caddy adapts and validates it", () => {
     if (!tool("caddy")) return;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "caddy-run-"));
-    try {
-      const file = path.join(dir, "Caddyfile");
-      fs.writeFileSync(file, caddyfile);
-      const env = { ...process.env, HOME: dir, XDG_DATA_HOME: path.join(dir, "data"), XDG_CONFIG_HOME: path.join(dir, "config") };
-      const adapted = spawnSync("caddy", ["adapt", "--config", file, "--adapter", "caddyfile"], { encoding: "utf8", env });
-      expect(adapted.status).toBe(0);
-      const config = JSON.parse(adapted.stdout);
-      expect(config.admin).toEqual({ disabled: true });
-      const server = Object.values(config.apps.http.servers as Record<string, any>)[0];
-      expect(server).toMatchObject({ listen: [":8080"], protocols: ["h1", "h2c"], automatic_https: { disable: true } });
-      expect(server.routes[0].handle[0]).toEqual({ handler: "reverse_proxy", upstreams: [{ dial: "127.0.0.1:5000" }], flush_interval: -1 });
-      const validated = spawnSync("caddy", ["validate", "--config", file, "--adapter", "caddyfile"], { encoding: "utf8", env, timeout: 30000 });
-      expect(validated.stdout + validated.stderr).toContain("Valid configuration");
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const { config, adaptStatus, validation } = checkCaddyfile(caddyfile);
+    expect(adaptStatus).toBe(0);
+    expect(config.admin).toEqual({ disabled: true });
+    const server = Object.values(config.apps.http.servers as Record<string, any>)[0];
+    expect(server).toMatchObject({ listen: [":8080"], protocols: ["h1", "h2c"], automatic_https: { disable: true } });
+    expect(server.routes[0].handle[0]).toEqual({ handler: "reverse_proxy", upstreams: [{ dial: "127.0.0.1:5000" }], flush_interval: -1 });
+    expect(validation.output).toContain("Valid configuration");
   });
 });
 

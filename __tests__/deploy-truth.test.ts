@@ -1,9 +1,9 @@
 // What a real deployment needs beyond what the fakes showed (issue 9, "make the first real
 // deploy, day-2 operations and destroy work"): each item pinned on the synthesized JSON.
 // The sources behind each expectation are cited in the code under test.
-import { synthStack, onlyResource, resourcesOf, vmScript, TfJson } from "./helpers";
+import { synthStack, onlyResource, resourcesOf, vmScript, TfJson, problemsOf } from "./helpers";
 import {
-  BACKUP_PERMISSIONS, MlflowValidationError, defaultMaxConnections, planConnections, diskTypeFor, MlflowTrackingStackProps,
+  BACKUP_PERMISSIONS, defaultMaxConnections, planConnections, diskTypeFor, MlflowTrackingStackProps,
 } from "../lib";
 
 const PUBLIC_PLAIN = { access: { mode: "public" as const, allowedSourceRanges: ["203.0.113.0/24"], allowPlaintextHttp: true } };
@@ -12,16 +12,6 @@ const DOMAIN = { access: { mode: "public" as const, allowedSourceRanges: ["203.0
 /** `KEY=value` lines of the unit's Environment= in the VM's script. */
 function unitEnv(json: TfJson): Record<string, string> {
   return Object.fromEntries([...vmScript(json).matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
-}
-
-function problemsOf(props: Partial<MlflowTrackingStackProps>): string[] {
-  try {
-    synthStack(props);
-  } catch (e) {
-    if (e instanceof MlflowValidationError) return e.problems.map((p) => `${p.path}: ${p.expected}`);
-    throw e;
-  }
-  return [];
 }
 
 describe("Cloud SQL on day 2 and at destroy", () => {

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { App, Testing } from "cdktf";
-import { MlflowTrackingStack, MlflowTrackingStackProps, StartupScriptOptions } from "../lib";
+import { MlflowTrackingStack, MlflowTrackingStackProps, MlflowValidationError, StartupScriptOptions } from "../lib";
 
 export type TfJson = {
   resource: Record<string, Record<string, any>>;
@@ -92,19 +92,7 @@ export function tool(name: string, debianPackage = name): boolean {
  * /opt. Returns what verify printed (empty when the unit is clean) and its exit status.
  */
 export function verifyMlflowUnit(unitText: string): { output: string; status: number | null } {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "mlflow-verify-"));
-  try {
-    fs.mkdirSync(path.join(root, "opt/mlflow/venv/bin"), { recursive: true });
-    fs.mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
-    fs.mkdirSync(path.join(root, "usr/lib/systemd"), { recursive: true });
-    fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
-    for (const exe of ["python", "mlflow"]) fs.writeFileSync(path.join(root, "opt/mlflow/venv/bin", exe), "#!/bin/sh\n", { mode: 0o755 });
-    fs.writeFileSync(path.join(root, "etc/systemd/system/mlflow.service"), unitText);
-    const result = spawnSync("systemd-analyze", ["verify", `--root=${root}`, "/etc/systemd/system/mlflow.service"], { encoding: "utf8" });
-    return { output: result.stderr + result.stdout, status: result.status };
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
+  return verifyUnits({ "mlflow.service": unitText });
 }
 
 /**
@@ -132,4 +120,38 @@ export function parseYaml(text: string): any {
   const result = spawnSync("python3", ["-c", "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"], { input: text, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`YAML does not parse: ${result.stderr}`);
   return JSON.parse(result.stdout);
+}
+
+/**
+ * A Caddyfile as the real caddy binary reads it: `caddy adapt` (the JSON config, undefined
+ * when it fails) and `caddy validate` (its output and exit status), in a scratch HOME so no
+ * state of this machine is read or written. Undefined when caddy is not installed.
+ */
+export function checkCaddyfile(caddyfile: string): { config: any; adaptStatus: number | null; validation: { output: string; status: number | null } } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "caddy-"));
+  try {
+    const file = path.join(dir, "Caddyfile");
+    fs.writeFileSync(file, caddyfile);
+    const env = { ...process.env, HOME: dir, XDG_DATA_HOME: path.join(dir, "data"), XDG_CONFIG_HOME: path.join(dir, "config") };
+    const adapted = spawnSync("caddy", ["adapt", "--config", file, "--adapter", "caddyfile"], { encoding: "utf8", env });
+    const validated = spawnSync("caddy", ["validate", "--config", file, "--adapter", "caddyfile"], { encoding: "utf8", env, timeout: 30000 });
+    return {
+      config: adapted.status === 0 ? JSON.parse(adapted.stdout) : undefined,
+      adaptStatus: adapted.status,
+      validation: { output: validated.stdout + validated.stderr, status: validated.status },
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The problems an MlflowValidationError lists for these props, as `path: expected`; [] when valid. */
+export function problemsOf(props: Partial<MlflowTrackingStackProps>): string[] {
+  try {
+    synthStack(props);
+  } catch (e) {
+    if (e instanceof MlflowValidationError) return e.problems.map((p) => `${p.path}: ${p.expected}`);
+    throw e;
+  }
+  return [];
 }

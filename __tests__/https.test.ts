@@ -1,10 +1,6 @@
 // Public mode with a domain: Caddy terminates HTTPS on the VM in front of MLflow on 127.0.0.1.
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { MlflowValidationError, renderCaddyfile, renderMlflowUnit, renderStartupScript } from "../lib";
-import { SCRIPT_OPTIONS, onlyResource, resourcesOf, synthStack, vmScript, TfJson, tool } from "./helpers";
+import { SCRIPT_OPTIONS, checkCaddyfile, onlyResource, resourcesOf, synthStack, vmScript, TfJson, tool } from "./helpers";
 
 const HTTPS_ACCESS = { mode: "public" as const, domain: "mlflow.example.com", allowedSourceRanges: ["203.0.113.0/24"] };
 const ADDRESS = "${google_compute_address.Server_Address_A4786078.address}";
@@ -76,28 +72,18 @@ describe("Caddyfile", () => {
 
   test("caddy validates it (Debian's caddy package)", () => {
     if (!tool("caddy")) return;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "caddy-"));
-    try {
-      const file = path.join(dir, "Caddyfile");
-      fs.writeFileSync(file, caddyfile);
-      const env = { ...process.env, HOME: dir, XDG_DATA_HOME: path.join(dir, "data"), XDG_CONFIG_HOME: path.join(dir, "config") };
-      const adapted = spawnSync("caddy", ["adapt", "--config", file, "--adapter", "caddyfile"], { encoding: "utf8", env });
-      expect(adapted.status).toBe(0);
-      const config = JSON.parse(adapted.stdout);
-      const server = Object.values(config.apps.http.servers as Record<string, any>)[0];
-      expect(server.listen).toEqual([":443"]);
-      const route = server.routes[0];
-      expect(route.match).toEqual([{ host: ["mlflow.example.com"] }]);
-      const handlers = route.handle[0].routes[0].handle;
-      expect(handlers).toEqual(expect.arrayContaining([
-        expect.objectContaining({ handler: "reverse_proxy", upstreams: [{ dial: "127.0.0.1:5000" }], flush_interval: -1 }),
-      ]));
-      const validated = spawnSync("caddy", ["validate", "--config", file, "--adapter", "caddyfile"], { encoding: "utf8", env, timeout: 30000 });
-      expect(validated.stdout + validated.stderr).toContain("Valid configuration");
-      expect(validated.status).toBe(0);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const { config, adaptStatus, validation } = checkCaddyfile(caddyfile);
+    expect(adaptStatus).toBe(0);
+    const server = Object.values(config.apps.http.servers as Record<string, any>)[0];
+    expect(server.listen).toEqual([":443"]);
+    const route = server.routes[0];
+    expect(route.match).toEqual([{ host: ["mlflow.example.com"] }]);
+    const handlers = route.handle[0].routes[0].handle;
+    expect(handlers).toEqual(expect.arrayContaining([
+      expect.objectContaining({ handler: "reverse_proxy", upstreams: [{ dial: "127.0.0.1:5000" }], flush_interval: -1 }),
+    ]));
+    expect(validation.output).toContain("Valid configuration");
+    expect(validation.status).toBe(0);
   });
 
   test("refuses a domain that is not a DNS name", () => {

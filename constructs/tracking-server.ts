@@ -114,7 +114,7 @@ export class MlflowTrackingServer extends MlflowServerBase {
   public readonly caddyDataDisk?: ComputeDisk;
   /** The database connections this server may open at worst, and its pool sizes. */
   public readonly connectionPlan: ConnectionPlan;
-  /** What health alerting watches: the VM's name, and its public URL when open to everyone. */
+  /** What health alerting watches: the VM's name (no uptime check: no mode of it is open to the internet). */
   public readonly healthTarget: MlflowHealthTarget;
 
   constructor(scope: Construct, id: string, props: MlflowTrackingServerProps) {
