@@ -6,8 +6,9 @@
 #    (./google-apis.py: metadata token, Cloud SQL Admin API) on 127.0.0.1:8089;
 #  - /etc/fstab: entries whose UUID is one of the attached disks are mounted (as
 #    systemd-fstab-generator does before local-fs.target; nofail entries may fail);
-#  - systemd loads the unit files and starts the enabled units (on a reboot,
-#    mlflow.service starts before and alongside the startup script, as on GCE).
+#  - systemd loads the unit files and starts the enabled units: the services
+#    multi-user.target wants and the timers timers.target wants (on a reboot, mlflow.service
+#    and mlflow-gc.timer start before and alongside the startup script, as on GCE).
 # Then it acts as the guest agent: it runs every job the test drops into
 # /harness/state/agent (N.sh; output to N.out, exit status to N.rc), with the clean
 # environment the GCE guest agent gives a startup script, plus the fakes first on PATH.
@@ -38,7 +39,7 @@ while read -r spec mountpoint _; do
 done < <(grep -v '^[[:space:]]*#' /etc/fstab 2>/dev/null)
 
 FAKE_CALLER=boot systemctl daemon-reload
-for wanted in /etc/systemd/system/multi-user.target.wants/*.service; do
+for wanted in /etc/systemd/system/multi-user.target.wants/*.service /etc/systemd/system/timers.target.wants/*.timer; do
   [[ -e $wanted ]] && FAKE_CALLER=boot systemctl start --no-block "${wanted##*/}"
 done
 touch "$AGENT/booted"
