@@ -56,6 +56,18 @@ class SqlAlchemyStore:
                          {"u": username, "p": pwhash, "a": is_admin})
 
 
+    def authenticate_user(self, username, password):
+        """The basic-auth check (authenticate_request_basic_auth -> store.authenticate_user)."""
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT password_hash FROM users WHERE username = :u"), {"u": username}).first()
+        if row is None or not row[0].startswith("pbkdf2:sha256:"):
+            return False
+        salt, _, digest = row[0][len("pbkdf2:sha256:"):].partition("$")
+        return hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), 1000).hex() == digest
+
+
 def create_app():
     if not os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY"):
         raise MlflowException("A static secret key needs to be set for CSRF protection. Set the environment variable "
