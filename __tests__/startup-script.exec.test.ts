@@ -62,7 +62,7 @@ describe("rendered scripts and fakes", () => {
     if (!tool("shellcheck")) return;
     const dir = path.join(__dirname, "script-harness");
     const files = [...fs.readdirSync(path.join(dir, "bin")).map((f) => `bin/${f}`), "venv/pip", "venv/python", "venv/uv", "vm-init.sh",
-      "fake-lib.sh", "fake-cloudsql"];
+      "fake-lib.sh", "fake-cloudsql", "ops-agent/add-google-cloud-ops-agent-repo.sh"];
     const result = spawnSync("shellcheck", ["-S", "warning", "-s", "bash", ...files], { cwd: dir, encoding: "utf8" });
     expect(result.stdout + result.stderr).toBe("");
   });
@@ -163,13 +163,20 @@ describeVm("reboot", () => {
     await runScript(vm, opts);
     const calls = vm.calls().slice(mark);
 
-    // systemd started the enabled unit at boot; the script found nothing to change.
+    // systemd started the enabled units at boot (the Ops Agent, the server, the gc timer);
+    // the script found nothing to change: the timer and the agent are not restarted, the
+    // agent is not reinstalled.
     expect(calls.filter((c) => c.caller === "boot" && c.cmd === "systemctl").map((c) => c.argv)).toEqual([
-      ["daemon-reload"], ["start", "--no-block", "mlflow.service"],
+      ["daemon-reload"], ["start", "--no-block", "google-cloud-ops-agent.service"], ["start", "--no-block", "mlflow.service"],
+      ["start", "--no-block", "mlflow-gc.timer"],
     ]);
     for (const cmd of ["apt-get", "useradd", "pip", "uv"]) expect(byScript(calls, cmd)).toEqual([]);
     expect(byScript(calls, "python3").filter((argv) => argv[0] === "-m")).toEqual([]);
-    expect(byScript(calls, "systemctl")).toEqual([["daemon-reload"], ["enable", "mlflow.service"], ["start", "--no-block", "mlflow.service"]]);
+    expect(byScript(calls, "systemctl")).toEqual([
+      ["daemon-reload"], ["enable", "mlflow.service"], ["start", "--no-block", "mlflow.service"], ["enable", "mlflow-gc.timer"],
+      ["start", "mlflow-gc.timer"],
+    ]);
+    expect(calls.filter((c) => c.caller === "ops-agent-repo")).toEqual([]);
     expect(snapshot(vm)).toEqual(before);
     for (const file of ["/etc/mlflow/mlflow.env", "/etc/mlflow/basic_auth.ini", UNIT]) {
       const lines = vm.read(file).split("\n").filter((l) => l && !l.startsWith("#"));
