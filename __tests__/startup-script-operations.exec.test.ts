@@ -197,6 +197,7 @@ describeVm("mlflow gc on its timer", () => {
     expect(events(after(vm.calls(), mark), "mlflow gc")[0].older_than).toBe("7d");
     expect(runsLeft(t)).toEqual(["active", "deleted1d", "inexp3"]);
     expect(last(serverEvents(vm.calls(), "listening")).pid).toBe(server.pid);
+    expectNoSecretInLogs(vm);
   });
 
   test("a new MLflow version: a running gc is stopped before the server stops and the schema is migrated; the next run uses the new version", async () => {
@@ -238,6 +239,7 @@ describeVm("mlflow gc on its timer", () => {
     expect(await vm.elapse(TIMER)).toBe("inactive");
     expect(events(after(vm.calls(), next), "mlflow gc")[0]).toMatchObject({ version: "3.18.0", venv: fs.readlinkSync(vm.file("/opt/mlflow/venv")) });
     expect(runsLeft(t)).toEqual(["active", "deleted10d", "deleted1d", "inexp3"]);
+    expectNoSecretInLogs(vm);
   });
 });
 
@@ -319,6 +321,7 @@ describeVm("the Ops Agent", () => {
     expect(agentRestarts(calls)).toEqual([["restart", AGENT]]);
     expect(last(events(calls, "ops agent collector")).jobs[0].basic_auth).toBeNull();
     expect(await scrapedUp(vm, mark)).toMatchObject({ status: 200 });
+    expectNoSecretInLogs(vm);
   });
 
   test("an image with another version of the agent: the pinned one replaces it (a downgrade here) and the package restarts it", async () => {
@@ -341,6 +344,7 @@ describeVm("the Ops Agent", () => {
     ]);
     expect(agentRestarts(calls)).toEqual([["restart", AGENT]]);
     await scrapedUp(vm, mark);
+    expectNoSecretInLogs(vm);
   });
 
   test.each([
@@ -404,5 +408,6 @@ sys.stdout.write(urllib.request.urlopen(request).read().decode())'`);
 
     expect((await vm.sh("FAKE_CALLER=test systemctl stop mlflow.service")).code).toBe(0);
     expect(await listing(vm)).toEqual([`stat: cannot statx '${METRICS_DIR}': No such file or directory`]);
+    expectNoSecretInLogs(vm);
   });
 });

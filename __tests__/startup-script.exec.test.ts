@@ -2,7 +2,8 @@
 // checks what it did: first boot and reboot. Version bumps and configuration changes are in
 // startup-script-updates.exec.test.ts, failures in startup-script-failures.exec.test.ts, the
 // database parts in startup-script-database.exec.test.ts, HTTPS (Caddy) in
-// startup-script-https.exec.test.ts (separate files: jest runs them in parallel). Run with `npm run test:script` (not part of
+// startup-script-https.exec.test.ts, gc on its timer, the Ops Agent and /metrics in
+// startup-script-operations.exec.test.ts (separate files: jest runs them in parallel). Run with `npm run test:script` (not part of
 // `npm test`; .ci/run runs both).
 //
 // Isolation: bubblewrap (script-harness/vm.ts). Each fake VM is one `bwrap` process whose
@@ -22,12 +23,14 @@
 // pystubs/sqlalchemy21_compat.py), alembic, the venv (python3 -m venv), useradd/id, blkid,
 // mkfs.ext4, mountpoint. Stand-ins (script-harness/bin, venv, pystubs; each file says what
 // it emulates and which source it follows) record their arguments to a call log and fail
-// on demand (control files): apt-get, dpkg-query, curl (metadata server, Secret Manager,
-// Caddy's key; loopback goes to the real curl), systemctl (a small service manager that
-// runs the written unit), sleep (100x faster), pip and uv, mount, caddy, the Google APIs a
-// unit reaches (google-apis.py: metadata token, Cloud SQL Admin API backups), and MLflow
-// itself (pystubs/mlflow: `mlflow server` with its workers and engines, the schema steps,
-// real SQL through real alembic migrations).
+// on demand (control files): apt-get, dpkg-query, apt-key, lsb_release, curl (metadata
+// server, Secret Manager, Caddy's key, the Ops Agent's repository script and Google's apt
+// key; loopback goes to the real curl), systemctl (a small service manager that runs the
+// written units and timers), sleep (100x faster), pip and uv, mount, caddy, the Ops Agent
+// (ops-agent/: its repository script, configuration engine and metrics collector), the
+// Google APIs a unit reaches (google-apis.py: metadata token, Cloud SQL Admin API backups),
+// and MLflow itself (pystubs/mlflow: `mlflow server` with its workers and engines, /metrics,
+// --artifacts-only, `mlflow gc`, the schema steps, real SQL through real alembic migrations).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
