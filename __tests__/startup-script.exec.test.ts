@@ -2,8 +2,9 @@
 // checks what it did: first boot and reboot. Version bumps and configuration changes are in
 // startup-script-updates.exec.test.ts, failures in startup-script-failures.exec.test.ts, the
 // database parts in startup-script-database.exec.test.ts, HTTPS (Caddy) in
-// startup-script-https.exec.test.ts, gc on its timer, the Ops Agent and /metrics in
-// startup-script-operations.exec.test.ts (separate files: jest runs them in parallel). Run with `npm run test:script` (not part of
+// startup-script-https.exec.test.ts, gc on its timer in startup-script-operations.exec.test.ts,
+// the Ops Agent and /metrics in startup-script-ops-agent.exec.test.ts (separate files: jest
+// runs them in parallel). Run with `npm run test:script` (not part of
 // `npm test`; .ci/run runs both).
 //
 // Isolation: bubblewrap (script-harness/vm.ts). Each fake VM is one `bwrap` process whose

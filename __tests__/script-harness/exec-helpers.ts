@@ -119,6 +119,10 @@ export async function runScript(vm: FakeVm, opts: StartupScriptOptions, code = 0
 export const last = <T>(items: T[]): T => items[items.length - 1];
 export const byScript = (calls: Call[], cmd: string): string[][] => calls.filter((c) => c.caller === "script" && c.cmd === cmd).map((c) => c.argv);
 export const serverEvents = (calls: Call[], event: string): Call[] => calls.filter((c) => c.cmd === "mlflow" && c.event === event);
+/** The calls recorded since `mark` (a length of an earlier calls()). */
+export const after = (calls: Call[], mark: number): Call[] => calls.slice(mark);
+/** The records of one kind, e.g. "timer armed" or "mlflow gc". */
+export const events = (calls: Call[], cmd: string): Call[] => calls.filter((c) => c.cmd === cmd);
 export const dbUpgradeRuns = (calls: Call[]): Call[] => calls.filter((c) => c.caller === "service" && c.cmd === "python" && c.argv[0] === DB_UPGRADE);
 export const schemaSteps = (calls: Call[]): string[] => calls.filter((c) => SCHEMA_STEPS.includes(c.cmd)).map((c) => c.cmd);
 export const backupRequests = (calls: Call[]): Call[] => calls.filter((c) => c.caller === "google" && c.cmd === "sqladmin.backupRuns.insert");
