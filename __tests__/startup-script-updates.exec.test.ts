@@ -37,7 +37,7 @@ describeVm("version bump 3.17.2 → 3.18.0", () => {
     expect(restarting).toBeGreaterThan(0);
     expect(result.output.indexOf("switched /opt/mlflow/venv to")).toBeGreaterThan(restarting);
     await expectServing(t, opts, NEW);
-    expect(db.tables()).toEqual(["alembic_version", "alembic_version_auth", "experiments", "users"]);
+    expect(db.tables()).toEqual(["alembic_version", "alembic_version_auth", "experiments", "runs", "users"]);
     // The old environment is removed, and only after the new server answered /health.
     expect(venvDirs(vm)).toEqual([fs.readlinkSync(vm.file("/opt/mlflow/venv"))]);
     expect(venvDirs(vm)).not.toContain(oldVenv);

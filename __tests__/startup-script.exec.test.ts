@@ -2,7 +2,9 @@
 // checks what it did: first boot and reboot. Version bumps and configuration changes are in
 // startup-script-updates.exec.test.ts, failures in startup-script-failures.exec.test.ts, the
 // database parts in startup-script-database.exec.test.ts, HTTPS (Caddy) in
-// startup-script-https.exec.test.ts (separate files: jest runs them in parallel). Run with `npm run test:script` (not part of
+// startup-script-https.exec.test.ts, gc on its timer in startup-script-operations.exec.test.ts,
+// the Ops Agent and /metrics in startup-script-ops-agent.exec.test.ts (separate files: jest
+// runs them in parallel). Run with `npm run test:script` (not part of
 // `npm test`; .ci/run runs both).
 //
 // Isolation: bubblewrap (script-harness/vm.ts). Each fake VM is one `bwrap` process whose
@@ -22,12 +24,14 @@
 // pystubs/sqlalchemy21_compat.py), alembic, the venv (python3 -m venv), useradd/id, blkid,
 // mkfs.ext4, mountpoint. Stand-ins (script-harness/bin, venv, pystubs; each file says what
 // it emulates and which source it follows) record their arguments to a call log and fail
-// on demand (control files): apt-get, dpkg-query, curl (metadata server, Secret Manager,
-// Caddy's key; loopback goes to the real curl), systemctl (a small service manager that
-// runs the written unit), sleep (100x faster), pip and uv, mount, caddy, the Google APIs a
-// unit reaches (google-apis.py: metadata token, Cloud SQL Admin API backups), and MLflow
-// itself (pystubs/mlflow: `mlflow server` with its workers and engines, the schema steps,
-// real SQL through real alembic migrations).
+// on demand (control files): apt-get, dpkg-query, apt-key, lsb_release, curl (metadata
+// server, Secret Manager, Caddy's key, the Ops Agent's repository script and Google's apt
+// key; loopback goes to the real curl), systemctl (a small service manager that runs the
+// written units and timers), sleep (100x faster), pip and uv, mount, caddy, the Ops Agent
+// (ops-agent/: its repository script, configuration engine and metrics collector), the
+// Google APIs a unit reaches (google-apis.py: metadata token, Cloud SQL Admin API backups),
+// and MLflow itself (pystubs/mlflow: `mlflow server` with its workers and engines, /metrics,
+// --artifacts-only, `mlflow gc`, the schema steps, real SQL through real alembic migrations).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -62,7 +66,7 @@ describe("rendered scripts and fakes", () => {
     if (!tool("shellcheck")) return;
     const dir = path.join(__dirname, "script-harness");
     const files = [...fs.readdirSync(path.join(dir, "bin")).map((f) => `bin/${f}`), "venv/pip", "venv/python", "venv/uv", "vm-init.sh",
-      "fake-lib.sh", "fake-cloudsql"];
+      "fake-lib.sh", "fake-cloudsql", "ops-agent/add-google-cloud-ops-agent-repo.sh"];
     const result = spawnSync("shellcheck", ["-S", "warning", "-s", "bash", ...files], { cwd: dir, encoding: "utf8" });
     expect(result.stdout + result.stderr).toBe("");
   });
@@ -163,13 +167,20 @@ describeVm("reboot", () => {
     await runScript(vm, opts);
     const calls = vm.calls().slice(mark);
 
-    // systemd started the enabled unit at boot; the script found nothing to change.
+    // systemd started the enabled units at boot (the Ops Agent, the server, the gc timer);
+    // the script found nothing to change: the timer and the agent are not restarted, the
+    // agent is not reinstalled.
     expect(calls.filter((c) => c.caller === "boot" && c.cmd === "systemctl").map((c) => c.argv)).toEqual([
-      ["daemon-reload"], ["start", "--no-block", "mlflow.service"],
+      ["daemon-reload"], ["start", "--no-block", "google-cloud-ops-agent.service"], ["start", "--no-block", "mlflow.service"],
+      ["start", "--no-block", "mlflow-gc.timer"],
     ]);
     for (const cmd of ["apt-get", "useradd", "pip", "uv"]) expect(byScript(calls, cmd)).toEqual([]);
     expect(byScript(calls, "python3").filter((argv) => argv[0] === "-m")).toEqual([]);
-    expect(byScript(calls, "systemctl")).toEqual([["daemon-reload"], ["enable", "mlflow.service"], ["start", "--no-block", "mlflow.service"]]);
+    expect(byScript(calls, "systemctl")).toEqual([
+      ["daemon-reload"], ["enable", "mlflow.service"], ["start", "--no-block", "mlflow.service"], ["enable", "mlflow-gc.timer"],
+      ["start", "mlflow-gc.timer"],
+    ]);
+    expect(calls.filter((c) => c.caller === "ops-agent-repo")).toEqual([]);
     expect(snapshot(vm)).toEqual(before);
     for (const file of ["/etc/mlflow/mlflow.env", "/etc/mlflow/basic_auth.ini", UNIT]) {
       const lines = vm.read(file).split("\n").filter((l) => l && !l.startsWith("#"));

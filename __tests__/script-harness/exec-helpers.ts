@@ -3,8 +3,10 @@
 // makes (files written, the server that runs, no secret in any log).
 import * as fs from "fs";
 import {
-  renderBasicAuthIni, renderMlflowUnit, renderStartupScript, serverArguments, unitEnvironment, StartupScriptOptions,
+  renderBasicAuthIni, renderGcTimer, renderGcUnit, renderMlflowUnit, renderOpsAgentConfig, renderStartupScript, serverArguments,
+  unitEnvironment, StartupScriptOptions,
 } from "../../lib";
+import { OPS_AGENT_PASSWORD_FILE } from "../../lib/startup-script";
 import { readTemplate } from "../../lib/template";
 import { SCRIPT_OPTIONS, tool, verifyMlflowUnit } from "../helpers";
 import { destroyTemplates, FakeCloudSql, instanceCas } from "./cloudsql";
@@ -26,6 +28,11 @@ export const PUBLIC: Partial<StartupScriptOptions> = {
 };
 export const UNIT = "/etc/systemd/system/mlflow.service";
 export const DB_UPGRADE = "/opt/mlflow/bin/mlflow-db-upgrade.py";
+export const GC_SCRIPT = "/opt/mlflow/bin/mlflow-gc.py";
+export const GC_UNIT = "/etc/systemd/system/mlflow-gc.service";
+export const GC_TIMER = "/etc/systemd/system/mlflow-gc.timer";
+export const OPS_AGENT_CONFIG = "/etc/google-cloud-ops-agent/config.yaml";
+export { OPS_AGENT_PASSWORD_FILE };
 export const CA_FILE = "/etc/mlflow/cloudsql-server-ca.pem";
 export const SCHEMA_STEPS = ["mlflow create schema", "mlflow db upgrade", "mlflow auth db upgrade"];
 /** The stand-in's schema heads per MLflow version (pystubs/mlflow/**\/migrations/versions). */
@@ -112,6 +119,10 @@ export async function runScript(vm: FakeVm, opts: StartupScriptOptions, code = 0
 export const last = <T>(items: T[]): T => items[items.length - 1];
 export const byScript = (calls: Call[], cmd: string): string[][] => calls.filter((c) => c.caller === "script" && c.cmd === cmd).map((c) => c.argv);
 export const serverEvents = (calls: Call[], event: string): Call[] => calls.filter((c) => c.cmd === "mlflow" && c.event === event);
+/** The calls recorded since `mark` (a length of an earlier calls()). */
+export const after = (calls: Call[], mark: number): Call[] => calls.slice(mark);
+/** The records of one kind, e.g. "timer armed" or "mlflow gc". */
+export const events = (calls: Call[], cmd: string): Call[] => calls.filter((c) => c.cmd === cmd);
 export const dbUpgradeRuns = (calls: Call[]): Call[] => calls.filter((c) => c.caller === "service" && c.cmd === "python" && c.argv[0] === DB_UPGRADE);
 export const schemaSteps = (calls: Call[]): string[] => calls.filter((c) => SCHEMA_STEPS.includes(c.cmd)).map((c) => c.cmd);
 export const backupRequests = (calls: Call[]): Call[] => calls.filter((c) => c.caller === "google" && c.cmd === "sqladmin.backupRuns.insert");
@@ -194,6 +205,22 @@ export function expectConfigFiles(vm: FakeVm, opts: StartupScriptOptions): void 
   expect(fs.readlinkSync(vm.file("/etc/systemd/system/multi-user.target.wants/mlflow.service"))).toBe(UNIT);
   expect(mode(vm, DB_UPGRADE)).toBe("644 uid=0");
   expect(vm.read(DB_UPGRADE).trimEnd()).toBe(readTemplate("mlflow-db-upgrade.py").trimEnd());
+  // gc: the helper, its unit and its timer, enabled (timers.target wants it).
+  for (const [file, text] of [[GC_SCRIPT, readTemplate("mlflow-gc.py")], [GC_UNIT, renderGcUnit(opts)], [GC_TIMER, renderGcTimer(opts)]]) {
+    expect(mode(vm, file)).toBe("644 uid=0");
+    expect(vm.read(file)).toBe(`${text.trimEnd()}\n`);
+  }
+  expect(fs.readlinkSync(vm.file("/etc/systemd/system/timers.target.wants/mlflow-gc.timer"))).toBe(GC_TIMER);
+  // The Ops Agent's configuration, and the admin password for the /metrics scrape in a
+  // root-only file with basic auth (none without).
+  expect(mode(vm, OPS_AGENT_CONFIG)).toBe("644 uid=0");
+  expect(vm.read(OPS_AGENT_CONFIG)).toBe(`${renderOpsAgentConfig(opts).trimEnd()}\n`);
+  if (opts.basicAuth) {
+    expect(mode(vm, OPS_AGENT_PASSWORD_FILE)).toBe("600 uid=0");
+    expect(vm.read(OPS_AGENT_PASSWORD_FILE)).toBe(`${SECRETS[opts.adminPasswordSecret!]}\n`);
+  } else {
+    expect(vm.exists(OPS_AGENT_PASSWORD_FILE)).toBe(false);
+  }
   expect(vm.read("/etc/passwd").split("\n").filter((l) => l.startsWith("mlflow:"))).toEqual([
     expect.stringMatching(/^mlflow:x:\d+:\d+::\/var\/lib\/mlflow:\/usr\/sbin\/nologin$/),
   ]);
@@ -258,8 +285,9 @@ export function expectNoSecretInLogs(vm: FakeVm): void {
 
 /** Every file the script manages (content and mode), to compare across runs. */
 export function snapshot(vm: FakeVm): Record<string, string> {
-  const files = ["/etc/mlflow/mlflow.env", "/etc/mlflow/basic_auth.ini", CA_FILE, UNIT, DB_UPGRADE, "/etc/passwd", "/etc/group",
-    "/etc/fstab", "/var/lib/fake-dpkg/installed"];
+  const files = ["/etc/mlflow/mlflow.env", "/etc/mlflow/basic_auth.ini", CA_FILE, UNIT, DB_UPGRADE, GC_SCRIPT, GC_UNIT, GC_TIMER,
+    OPS_AGENT_CONFIG, OPS_AGENT_PASSWORD_FILE, "/etc/passwd", "/etc/group", "/etc/fstab", "/var/lib/fake-dpkg/installed",
+    "/var/lib/fake-dpkg/versions", "/etc/apt/sources.list.d/google-cloud-ops-agent.list"];
   const out: Record<string, string> = {};
   for (const f of files) if (vm.exists(f)) out[f] = `${mode(vm, f)}\n${vm.read(f)}`;
   out["/opt/mlflow"] = fs.readdirSync(vm.file("/opt/mlflow")).sort().join(" ");

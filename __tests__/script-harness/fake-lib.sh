@@ -20,8 +20,10 @@ json_str() {
 # (t: the time, for reading a slow test's log).
 # caller: "boot" (vm-init.sh), "systemd" (the fake service manager itself), "service" (a
 # process of a unit: systemd sets INVOCATION_ID), "dpkg" (a package's maintainer scripts,
-# run by the fake apt-get) or "script" (the startup script). (google-apis.py records as
-# "google".)
+# run by the fake apt-get), "ops-agent-repo" (the Ops Agent's repository script, which the
+# startup script downloads and runs: ops-agent/add-google-cloud-ops-agent-repo.sh), "test"
+# (what a test runs on the VM to look, e.g. `systemctl is-active`) or "script" (the startup
+# script). (google-apis.py records as "google".)
 record() {
   local name=$1 caller=${FAKE_CALLER:-} line arg sep=""
   [[ -n $caller ]] || caller=${INVOCATION_ID:+service}
@@ -55,5 +57,20 @@ readonly CADDY_REPO_URL=https://dl.cloudsmith.io/public/caddy/stable
 readonly CADDY_REPO_KEY="-----BEGIN PGP PUBLIC KEY BLOCK-----
 
 mDMEZfakeFakeFakeCaddyStableRepositoryKeyForTheHarnessOnly0000000
+=fake
+-----END PGP PUBLIC KEY BLOCK-----"
+
+# The Ops Agent's repository script (cloud.google.com/stackdriver/docs/solutions/agents/
+# ops-agent/installation) and the key of Google's package repository it adds
+# (https://packages.cloud.google.com/apt/doc/apt-key.gpg): the fake curl serves both, the
+# fake apt-key stores the key and the fake apt-get wants it for that repository.
+# shellcheck disable=SC2034
+readonly OPS_AGENT_REPO_SCRIPT_URL=https://dl.google.com/cloudagents/add-google-cloud-ops-agent-repo.sh
+# shellcheck disable=SC2034
+readonly GOOGLE_APT_URL=https://packages.cloud.google.com/apt
+# shellcheck disable=SC2034
+readonly GOOGLE_APT_KEY="-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+mDMEZfakeFakeFakeGooglePackagesRepositoryKeyForTheHarnessOnly00
 =fake
 -----END PGP PUBLIC KEY BLOCK-----"

@@ -29,7 +29,7 @@ export const DIST_PACKAGES = ["sqlalchemy", "psycopg2", "alembic", "mako", "mark
 
 /** One line of the call log: a fake's arguments, or an event of the fake MLflow. */
 export interface Call {
-  caller: "script" | "service" | "systemd" | "boot" | "dpkg" | "google";
+  caller: "script" | "service" | "systemd" | "boot" | "dpkg" | "google" | "ops-agent-repo" | "test";
   cmd: string;
   argv: string[];
   [field: string]: any;
@@ -62,9 +62,11 @@ export function sandboxProblem(): string | undefined {
   if (probe.error) return `bwrap not found (apt-get install bubblewrap): ${probe.error.message}`;
   if (probe.status !== 0) return `bwrap cannot create a sandbox here: ${probe.stderr.trim()}`;
   for (const tool of ["/usr/bin/python3", "/usr/bin/curl", "/usr/sbin/useradd", "/usr/bin/setpriv", "/usr/sbin/ip", "/usr/bin/openssl",
-    "/usr/sbin/mkfs.ext4", "/usr/sbin/blkid", "/usr/bin/mountpoint", "/usr/bin/mount"]) {
+    "/usr/sbin/mkfs.ext4", "/usr/sbin/blkid", "/usr/bin/mountpoint", "/usr/bin/mount", "/usr/bin/systemd-analyze"]) {
     if (!fs.existsSync(tool)) return `${tool} is missing`;
   }
+  // The Ops Agent's configuration engine stand-in parses config.yaml with PyYAML.
+  if (!fs.existsSync("/usr/lib/python3/dist-packages/yaml")) return "/usr/lib/python3/dist-packages/yaml is missing (python3-yaml)";
   if (!postgresBin()) return "PostgreSQL is not installed (apt-get install postgresql)";
   for (const pkg of DIST_PACKAGES) {
     if (!fs.existsSync(`/usr/lib/python3/dist-packages/${pkg}`)) return `/usr/lib/python3/dist-packages/${pkg} is missing (python3-sqlalchemy, python3-psycopg2, python3-alembic)`;
@@ -254,6 +256,30 @@ export class FakeVm {
   /** Runs shell commands on the VM (with the fakes on PATH), e.g. a health check. */
   sh(commands: string): Promise<JobResult> {
     return this.startJob(`#!/bin/bash\n${commands}\n`);
+  }
+
+  /** `systemctl is-active UNIT` on the VM, e.g. "active", "inactive", "failed" (recorded as the test's call, not the script's). */
+  async unitState(unit: string): Promise<string> {
+    return (await this.sh(`FAKE_CALLER=test systemctl is-active ${unit}`)).output.trim();
+  }
+
+  /**
+   * Lets time pass until TIMER elapses (bin/systemctl __elapse: the harness's way, recorded
+   * as "timer elapsed" by systemd) and, unless `wait` is false, waits until the service it
+   * started has ended; returns that service's state.
+   */
+  async elapse(timer: string, wait = true): Promise<string> {
+    const service = timer.replace(/\.timer$/, ".service");
+    const stopped = (): number => this.journal().split(`systemd[fake]: Stopped ${service}.`).length;
+    const before = stopped();
+    const result = await this.sh(`systemctl __elapse ${timer} 2>&1`);
+    if (result.code !== 0) throw new Error(`systemctl __elapse ${timer} failed: ${result.output}`);
+    if (!wait) return "";
+    await this.waitFor(() => stopped() > before, 60, `${service} to end`);
+    for (;;) { // the state changes right after the journal's last line
+      const state = await this.unitState(service);
+      if (!["activating", "active", "deactivating"].includes(state)) return state;
+    }
   }
 
   /** Stops the database (clients get "Connection refused"), or starts it, optionally plaintext-only. */

@@ -18,17 +18,30 @@ QueuePool blocks it), and records what it got; it lets them go when the file goe
 It records to the call log: "start" (argv, user, working directory, and checks of what
 reached it through systemd: true/false, paths and non-secret settings, never a secret),
 "listening" (with the TLS state of a database connection, from pg_stat_ssl) and "stopped"
-(SIGTERM)."""
+(SIGTERM).
+--expose-prometheus DIR (or MLFLOW_EXPOSE_PROMETHEUS) is passed to the server processes as
+prometheus_multiproc_dir, as _run_server does (mlflow/server/__init__.py; the variable name
+is PROMETHEUS_EXPORTER_ENV_VAR, mlflow/server/constants.py); each process then needs
+prometheus-flask-exporter installed (mlflow/server/prometheus_exporter.py imports it) and
+creates DIR when missing, as the app module does, which the mlflow user cannot do in /run
+(systemd's RuntimeDirectory= makes it); see _standin_worker.py for /metrics.
+--artifacts-only (the private server templates/mlflow-gc.py starts) refuses a backend store
+URI, given or from MLFLOW_BACKEND_STORE_URI, with MLflow's usage error
+(mlflow/utils/server_cli_utils.py, artifacts_only_config_validation), opens no database and
+serves /health and the artifact API's DELETE (see _standin_worker.py); it records as
+"mlflow artifacts-only" (start, listening, stopped). Control: artifacts-server-fails (it
+exits with status 1 at start, as when its artifact store cannot be set up)."""
 import configparser
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 import traceback
 import urllib.parse
 
-from _fake import STATE, installed, mlflow_version, record
+from _fake import STATE, control, installed, mlflow_version, record
 
 # `mlflow server` options (MLflow 3.x), and whether each takes a value.
 VALUE_OPTIONS = {
@@ -42,6 +55,9 @@ FLAG_OPTIONS = {
     "--serve-artifacts", "--no-serve-artifacts", "--artifacts-only", "--disable-security-middleware", "--dev",
     "--enable-workspaces", "--disable-workspaces",
 }
+# What templates/mlflow-gc.py must keep from its private server (reported by name only).
+TEAM_SERVER_ENV = ("MLFLOW_BACKEND_STORE_URI", "MLFLOW_REGISTRY_STORE_URI", "MLFLOW_AUTH_CONFIG_PATH",
+                   "MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_TRACKING_URI", "MLFLOW_EXPOSE_PROMETHEUS", "prometheus_multiproc_dir")
 # Environment variables reported in "start" (no secrets among them).
 REPORTED_ENV = ("MLFLOW_DISABLE_TELEMETRY", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE",
                 "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW", "CLOUD_SQL_BACKUP_INSTANCE", "MLFLOW_BACKUP_RETRY_PAUSE_SECONDS",
@@ -113,8 +129,84 @@ def database_tls(engine):
     return {"ssl": row[0], "version": row[1], "user": row[2]}
 
 
+def start_workers(workers, sock, env, record_as, fields):
+    """Starts the server processes on `sock`, records "listening" once all are ready, then
+    waits: a process that dies stops the stand-in (uvicorn would restart it)."""
+    # Workers say "ready" once set up, and serve once the parent has recorded "listening"
+    # (the go pipe closes), so a test never sees /health answer before that record.
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    procs = [subprocess.Popen([sys.executable, "-m", "mlflow.server._standin_worker", str(sock.fileno()), str(ready_w), str(go_r)],
+                              pass_fds=(sock.fileno(), ready_w, go_r), env=env) for _ in range(workers)]
+    os.close(ready_w)
+    os.close(go_r)
+
+    def stop(_signum, _frame):
+        # Without Popen's methods: this may interrupt one of them (it holds a lock they take).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for p in procs:
+            try:
+                os.kill(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in procs:
+            try:
+                os.waitpid(p.pid, 0)
+            except ChildProcessError:
+                pass
+        record(record_as, argv=sys.argv[1:], event="stopped")
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    with os.fdopen(ready_r) as ready:
+        started = sum(1 for _ in zip(range(workers), ready))
+    if started < workers:
+        for p in procs:
+            p.terminate()
+        sys.exit(f"mlflow (stand-in): {workers - started} of {workers} server processes failed to start")
+    record(record_as, argv=sys.argv[1:], event="listening", pid=os.getpid(), workers=workers, worker_pids=[p.pid for p in procs],
+           version_served=mlflow_version(), **fields)
+    os.close(go_w)
+    while True:
+        pid, status = os.wait()
+        # A server process died: the stand-in stops (uvicorn would restart it), unless it died
+        # of the SIGTERM that systemd sends the whole unit when it stops it (then `stop` runs).
+        time.sleep(0.2)
+        for p in procs:
+            p.terminate()
+        sys.exit(f"mlflow (stand-in): server process {pid} exited ({status})")
+
+
+def listen(opts):
+    port = int(opts.get("--port", opts.get("-p", "5000")))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(64)
+    return sock
+
+
+def artifacts_only_server(opts):
+    uri = opts.get("--backend-store-uri") or os.environ.get("MLFLOW_BACKEND_STORE_URI")
+    if uri and uri not in ("sqlite:///mlflow.db", "./mlruns"):
+        usage_error("You are starting a tracking server in `--artifacts-only` mode and have provided a value for "
+                    f"`--backend_store_uri`: '{uri}'. A tracking server in `--artifacts-only` mode cannot have a value set "
+                    "for `--backend_store_uri` to properly proxy access to the artifact storage location.")
+    destination = opts.get("--artifacts-destination", "./mlartifacts")
+    record("mlflow artifacts-only", argv=sys.argv[1:], event="start", cwd=os.getcwd(), artifacts_destination=destination,
+           environment={k: os.environ[k] for k in REPORTED_ENV if k in os.environ},
+           team_server_settings=sorted(k for k in TEAM_SERVER_ENV if k in os.environ))
+    if control("artifacts-server-fails"):
+        print("mlflow (stand-in): the artifacts-only server fails at start (control file artifacts-server-fails)", file=sys.stderr)
+        sys.exit(1)
+    env = {**os.environ, "_MLFLOW_STANDIN_APP": "artifacts-only", "_MLFLOW_STANDIN_ARTIFACTS_DESTINATION": destination}
+    start_workers(int(opts.get("--workers", opts.get("-w", "4"))), listen(opts), env, "mlflow artifacts-only", {})
+
+
 def server(args):
     opts = parse(args)
+    if opts.get("--artifacts-only") or os.environ.get("MLFLOW_ARTIFACTS_ONLY", "").lower() in ("true", "1"):
+        return artifacts_only_server(opts)
     app = opts.get("--app-name")
     if app not in (None, "basic-auth"):
         usage_error(f"Invalid value for '--app-name': '{app}' is not one of 'basic-auth'.")
@@ -135,42 +227,9 @@ def server(args):
     tls = database_tls(handlers._get_tracking_store().engine)
 
     workers = int(opts.get("--workers", opts.get("-w", "4")))
-    port = int(opts.get("--port", opts.get("-p", "5000")))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.listen(64)
-    # Workers say "ready" once set up, and serve once the parent has recorded "listening"
-    # (the go pipe closes), so a test never sees /health answer before that record.
-    ready_r, ready_w = os.pipe()
-    go_r, go_w = os.pipe()
+    sock = listen(opts)
     env = {**os.environ, "_MLFLOW_STANDIN_APP": app or ""}
-    procs = [subprocess.Popen([sys.executable, "-m", "mlflow.server._standin_worker", str(sock.fileno()), str(ready_w), str(go_r)],
-                              pass_fds=(sock.fileno(), ready_w, go_r), env=env) for _ in range(workers)]
-    os.close(ready_w)
-    os.close(go_r)
-
-    def stop(_signum, _frame):
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait()
-        record("mlflow", argv=sys.argv[1:], event="stopped")
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    with os.fdopen(ready_r) as ready:
-        started = sum(1 for _ in zip(range(workers), ready))
-    if started < workers:
-        for p in procs:
-            p.terminate()
-        sys.exit(f"mlflow (stand-in): {workers - started} of {workers} server processes failed to start")
-    record("mlflow", argv=sys.argv[1:], event="listening", pid=os.getpid(), workers=workers, database_tls=tls,
-           version_served=mlflow_version())
-    os.close(go_w)
-    while True:
-        pid, status = os.wait()
-        # A server process died: the stand-in stops (uvicorn would restart it).
-        for p in procs:
-            p.terminate()
-        sys.exit(f"mlflow (stand-in): server process {pid} exited ({status})")
+    metrics_dir = opts.get("--expose-prometheus") or os.environ.get("MLFLOW_EXPOSE_PROMETHEUS")
+    if metrics_dir:
+        env["prometheus_multiproc_dir"] = metrics_dir
+    start_workers(workers, sock, env, "mlflow", {"database_tls": tls})

@@ -1,6 +1,31 @@
 """One server process of the `mlflow server` stand-in (a uvicorn worker): see _standin.py.
-Arguments: the listening socket's and the readiness pipe's file descriptors."""
+Arguments: the listening socket's and the readiness pipe's file descriptors.
+
+What it answers:
+  GET /health ("OK") and GET /version, never counted in the metrics (MLflow's exporter has
+    excluded_paths=["/health", "/version"], mlflow/server/prometheus_exporter.py) and, with
+    the basic-auth app, open to all (mlflow/server/auth/__init__.py, _UNPROTECTED_PATH_PREFIXES);
+  GET /metrics, when prometheus_multiproc_dir is set (--expose-prometheus): every process
+    counts the requests it served in a file of its own in that directory (from its start:
+    the exporter sets its info metric when the app is set up) and /metrics adds
+    up the files of the directory, as prometheus_client's multiprocess mode does (which is
+    why stale files of earlier processes must not be there), in the text format:
+    mlflow_exporter_info{version="0.23.2"} and mlflow_http_request_total{method,status}
+    (prometheus_flask_exporter 0.23.2, export_defaults with prefix "mlflow"; the /metrics
+    endpoint itself is not tracked). The files are JSON here, not prometheus_client's mmap
+    format. With the basic-auth app, /metrics needs credentials like every protected path:
+    401 with WWW-Authenticate: Basic realm="mlflow" without them (make_basic_auth_response);
+  DELETE /api/2.0/mlflow-artifacts/artifacts/PATH, in --artifacts-only mode: deletes PATH
+    under --artifacts-destination (handlers._delete_artifact_mlflow_artifacts); here nothing
+    is stored, so it records "mlflow artifacts deleted" with the location and answers "{}".
+    Control: artifacts-delete-fails (HTTP 500 with the storage's error, as when the service
+    account may not delete from the bucket), artifacts-delete-slow (the request waits while
+    the file exists, like a large deletion).
+Other requests get 404."""
+import base64
+import glob
 import http.server
+import json
 import os
 import signal
 import socket
@@ -8,16 +33,90 @@ import sys
 import threading
 import time
 
-from _fake import control, mlflow_version, record
+from _fake import control, installed, mlflow_version, record
+
+ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts/"
+EXPORTER_VERSION = "0.23.2"
+APP = os.environ.get("_MLFLOW_STANDIN_APP", "")
+METRICS_DIR = os.environ.get("prometheus_multiproc_dir")
+
+auth_store = None
+counts = {}
+counts_lock = threading.Lock()
+
+
+def count(method, status):
+    if METRICS_DIR is None:
+        return
+    with counts_lock:
+        if method is not None:
+            key = f"{method} {status}"
+            counts[key] = counts.get(key, 0) + 1
+        path = os.path.join(METRICS_DIR, f"counter_{os.getpid()}.db")
+        with open(path + ".tmp", "w") as f:
+            json.dump(counts, f)
+        os.replace(path + ".tmp", path)
+
+
+def metrics_text():
+    total = {}
+    for path in glob.glob(os.path.join(METRICS_DIR, "counter_*.db")):
+        with open(path) as f:
+            for key, n in json.load(f).items():
+                total[key] = total.get(key, 0) + n
+    lines = ["# HELP mlflow_exporter_info Information about the Prometheus Flask exporter", "# TYPE mlflow_exporter_info gauge",
+             f'mlflow_exporter_info{{version="{EXPORTER_VERSION}"}} 1.0',
+             "# HELP mlflow_http_request_total Total number of HTTP requests", "# TYPE mlflow_http_request_total counter"]
+    for key in sorted(total):
+        method, status = key.split(" ")
+        lines.append(f'mlflow_http_request_total{{method="{method}",status="{status}"}} {float(total[key])}')
+    return "\n".join(lines) + "\n"
+
+
+def authenticated(header):
+    if not header or not header.startswith("Basic "):
+        return False
+    try:
+        username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except ValueError:
+        return False
+    return auth_store.authenticate_user(username, password)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = {"/health": "OK", "/version": mlflow_version()}.get(self.path)
-        self.send_response(200 if body else 404)
+    def answer(self, status, body, headers=(), tracked=True):
+        self.send_response(status)
         self.send_header("Content-Type", "text/plain")
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write((body or "Not Found").encode())
+        self.wfile.write(body.encode())
+        if tracked:
+            count(self.command, status)
+
+    def do_GET(self):
+        if self.path in ("/health", "/version"):
+            return self.answer(200, "OK" if self.path == "/health" else mlflow_version(), tracked=False)
+        if APP == "basic-auth" and not authenticated(self.headers.get("Authorization")):
+            return self.answer(401, "You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html"
+                               "#authenticating-to-mlflow on how to authenticate.", [("WWW-Authenticate", 'Basic realm="mlflow"')])
+        if self.path == "/metrics" and METRICS_DIR is not None:
+            return self.answer(200, metrics_text(), tracked=False)
+        self.answer(404, "Not Found")
+
+    def do_DELETE(self):
+        if APP != "artifacts-only" or not self.path.startswith(ARTIFACTS_API):
+            return self.answer(404, "Not Found")
+        path = self.path[len(ARTIFACTS_API):].strip("/")
+        location = os.environ["_MLFLOW_STANDIN_ARTIFACTS_DESTINATION"].rstrip("/") + "/" + path
+        while control("artifacts-delete-slow"):
+            time.sleep(0.02)
+        if control("artifacts-delete-fails"):
+            record("mlflow artifacts delete failed", location=location)
+            return self.answer(500, json.dumps({"error_code": "INTERNAL_ERROR", "message": f"403 DELETE {location}: "
+                                                "Permission 'storage.objects.delete' denied (artifacts-delete-fails)"}))
+        record("mlflow artifacts deleted", location=location)
+        self.answer(200, "{}")
 
     def log_message(self, *_args):
         pass
@@ -70,15 +169,23 @@ def watch(auth_store):
 
 
 def main(sock_fd, ready_fd, go_fd):
-    auth_store = None
-    if os.environ.get("_MLFLOW_STANDIN_APP") == "basic-auth":
+    global auth_store
+    if METRICS_DIR is not None:
+        # mlflow/server/__init__.py: the exporter is imported, and the directory made when missing.
+        if not installed("prometheus-flask-exporter"):
+            raise ModuleNotFoundError("No module named 'prometheus_flask_exporter'")
+        if not os.path.exists(METRICS_DIR):
+            os.makedirs(METRICS_DIR)
+        count(None, None)  # its file, from the start (the exporter sets its info metric at setup)
+    if APP == "basic-auth":
         from mlflow.server.auth import create_app
 
         auth_store = create_app()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
     server.socket.close()
     server.socket = socket.socket(fileno=sock_fd)
-    threading.Thread(target=watch, args=(auth_store,), daemon=True).start()
+    if APP != "artifacts-only":
+        threading.Thread(target=watch, args=(auth_store,), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     os.write(ready_fd, b"ready\n")
     os.close(ready_fd)

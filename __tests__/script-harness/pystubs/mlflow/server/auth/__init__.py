@@ -1,10 +1,13 @@
 """Stand-in for mlflow/server/auth/__init__.py (the basic-auth app): its imports need the
 mlflow[auth] extra; create_app() reads the INI (MLFLOW_AUTH_CONFIG_PATH), requires the Flask
 secret key, opens the auth store on the INI's database_uri (store.init_db: its own engine,
-then migrate_if_needed) and creates the admin user when missing (create_admin_user)."""
+then migrate_if_needed) and creates the admin user when missing (create_admin_user, which
+tolerates another worker creating it at the same time: the IntegrityError)."""
 import configparser
 import hashlib
 import os
+
+from sqlalchemy.exc import IntegrityError
 
 from _fake import installed
 from mlflow.exceptions import MlflowException
@@ -51,9 +54,23 @@ class SqlAlchemyStore:
             raise MlflowException("Password must be a string longer than 12 characters.")
         salt = os.urandom(16)
         pwhash = "pbkdf2:sha256:" + salt.hex() + "$" + hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 1000).hex()
-        with self.engine.begin() as conn:
-            conn.execute(text("INSERT INTO users (username, password_hash, is_admin) VALUES (:u, :p, :a)"),
-                         {"u": username, "p": pwhash, "a": is_admin})
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(text("INSERT INTO users (username, password_hash, is_admin) VALUES (:u, :p, :a)"),
+                             {"u": username, "p": pwhash, "a": is_admin})
+        except IntegrityError as e:  # mlflow/server/auth/sqlalchemy_store.py create_user
+            raise MlflowException(f"User (username={username}) already exists.") from e
+
+    def authenticate_user(self, username, password):
+        """The basic-auth check (authenticate_request_basic_auth -> store.authenticate_user)."""
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT password_hash FROM users WHERE username = :u"), {"u": username}).first()
+        if row is None or not row[0].startswith("pbkdf2:sha256:"):
+            return False
+        salt, _, digest = row[0][len("pbkdf2:sha256:"):].partition("$")
+        return hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), 1000).hex() == digest
 
 
 def create_app():
@@ -63,6 +80,12 @@ def create_app():
     config = read_auth_config()
     store = SqlAlchemyStore()
     store.init_db(config["database_uri"])
+    # create_admin_user: workers starting together may race to create the admin; the ones
+    # that lose get an IntegrityError and go on.
     if not store.has_user(config["admin_username"]):
-        store.create_user(config["admin_username"], config["admin_password"], is_admin=True)
+        try:
+            store.create_user(config["admin_username"], config["admin_password"], is_admin=True)
+        except MlflowException as e:
+            if not isinstance(e.__cause__, IntegrityError):
+                raise
     return store

@@ -16,7 +16,7 @@ from mlflow.exceptions import MlflowException
 
 MAX_RETRY_COUNT = 10
 # The tables of the stand-in's ORM (MLflow: Base.metadata.tables).
-_ORM_TABLES = {"experiments"}
+_ORM_TABLES = {"experiments", "runs"}
 
 
 def _get_package_dir():
