@@ -5,7 +5,7 @@
 // connection budget. Run with `npm run test:script` (see startup-script.exec.test.ts).
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { ADMIN_HEADROOM_CONNECTIONS, planConnections, renderStartupScript, StartupScriptOptions } from "../lib";
+import { ADMIN_HEADROOM_CONNECTIONS, SERVER_COMMAND_CONNECTIONS, planConnections, renderStartupScript, StartupScriptOptions } from "../lib";
 import {
   AUTH_HEAD, backupRequests, bootedVm, CA_FILE, describeVm, expectBumpOrder, expectNoSecretInLogs,
   expectServing, options, otherCa, runScript, schemaSteps, serverEvents, TestVm, TRACKING_HEAD,
@@ -193,10 +193,8 @@ describeVm("the connection budget, on the real server", () => {
    * every worker with its engines, and `mlflow gc` run by an administrator.
    */
   const workers = 2;
-  const plan = planConnections({ serverProcesses: workers, basicAuth: true, enableJobExecution: false, gc: true, concurrentMigration: false }, MAX_CONNECTIONS);
+  const plan = planConnections({ serverProcesses: workers, serverCommands: 1, basicAuth: true, enableJobExecution: false, gc: true, concurrentMigration: false }, MAX_CONNECTIONS);
   const perEngine = plan.poolSize + plan.maxOverflow;
-  /** The `mlflow server` CLI process keeps its tracking and registry engines (one idle connection each). */
-  const CLI_CONNECTIONS = 2;
 
   test(`${workers} workers with pools of ${plan.poolSize} + ${plan.maxOverflow}: at most what the validation counts, within max_connections ${MAX_CONNECTIONS} and its margins`, async () => {
     const t = await bootedVm();
@@ -218,9 +216,12 @@ describeVm("the connection budget, on the real server", () => {
     }
     const open = Number(db.query("SELECT count(*) FROM pg_stat_activity WHERE usename = 'mlflow'"));
     const engineCount = Object.keys(engines).length;
-    expect(open).toBe(CLI_CONNECTIONS + workers * engineCount * perEngine);
-    // With `mlflow gc` (2 engines) on top, it fits what the validation leaves for MLflow.
+    // The `mlflow server` command keeps its tracking and registry engines (one idle connection each).
+    expect(open).toBe(SERVER_COMMAND_CONNECTIONS + workers * engineCount * perEngine);
+    // With `mlflow gc` (2 engines) on top: exactly the worst case the validation counts
+    // (the server command's own connections included), within what it leaves for MLflow.
     const gc = 2 * perEngine;
+    expect(open + gc).toBe(plan.worstCase);
     expect(open + gc).toBeLessThanOrEqual(plan.available);
 
     // The margins are real: with the server saturated, the server still accepts gc's share

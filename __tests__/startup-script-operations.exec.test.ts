@@ -210,11 +210,14 @@ describeVm("mlflow gc on its timer", () => {
     const calls = after(vm.calls(), mark);
     const at = (pred: (c: Call) => boolean): number => calls.findIndex(pred);
 
+    const stopTimer = at((c) => c.caller === "script" && c.cmd === "systemctl" && c.argv.join(" ") === `stop ${TIMER}`);
     const stopGc = at((c) => c.caller === "script" && c.cmd === "systemctl" && c.argv.join(" ") === `stop ${GC}`);
     const stopServer = at((c) => c.caller === "script" && c.cmd === "systemctl" && c.argv.join(" ") === "stop mlflow.service");
     const privateServerStopped = at((c) => c.cmd === "mlflow artifacts-only" && c.event === "stopped");
     const migrated = at((c) => c.cmd === "mlflow db upgrade");
-    expect(stopGc).toBeGreaterThan(0);
+    // The timer first: it cannot start a gc of the old version between the two stops.
+    expect(stopTimer).toBeGreaterThan(0);
+    expect(stopGc).toBeGreaterThan(stopTimer);
     expect(stopServer).toBeGreaterThan(stopGc);
     // The gc's whole control group went with it: its private server too, before the migration.
     expect(privateServerStopped).toBeGreaterThan(stopGc);

@@ -153,6 +153,8 @@ describeVm("the Ops Agent", () => {
     expect(vm.read("/var/lib/fake-dpkg/installed")).not.toContain(AGENT);
     expect(vm.exists(OPS_AGENT_CONFIG)).toBe(false);
     expect(vm.exists(OPS_AGENT_PASSWORD_FILE)).toBe(false);
+    // Google's repository is not left behind to fail a later boot's apt-get update.
+    expect(vm.exists("/etc/apt/sources.list.d/google-cloud-ops-agent.list")).toBe(false);
     expect((await vm.sh("ls /tmp/add-google-cloud-ops-agent-repo.* 2>/dev/null | wc -l")).output.trim()).toBe("0");
     await expectServing(t, opts, opts.mlflowVersion);
     expectNoSecretInLogs(vm);

@@ -63,6 +63,8 @@ readonly GC_FILE=$MLFLOW_HOME/bin/mlflow-gc.py
 readonly GC_UNIT_FILE=/etc/systemd/system/mlflow-gc.service
 readonly GC_TIMER_FILE=/etc/systemd/system/mlflow-gc.timer
 readonly OPS_AGENT_CONFIG_FILE=/etc/google-cloud-ops-agent/config.yaml
+# Where Google's repository script writes the agent's apt source (add-google-cloud-ops-agent-repo.sh).
+readonly OPS_AGENT_SOURCES_FILE=/etc/apt/sources.list.d/google-cloud-ops-agent.list
 readonly CADDY_DATA_DIR=/var/lib/caddy
 readonly METADATA_URL=http://metadata.google.internal/computeMetadata/v1
 readonly SECRET_MANAGER_URL=https://secretmanager.googleapis.com/v1
@@ -385,6 +387,10 @@ install_ops_agent() {
     bash "$script" --also-install --version="$OPS_AGENT_VERSION"; then
     rm -f "$script"
     log "ERROR: the Ops Agent $OPS_AGENT_VERSION could not be installed"
+    # The repository script has already added Google's repository; left in place, an
+    # unreachable repository would fail every later `apt-get update` (apt exits non-zero
+    # when an index cannot be fetched) and so the OS packages of a later boot.
+    rm -f "$OPS_AGENT_SOURCES_FILE"
     return 1
   fi
   rm -f "$script"
@@ -475,8 +481,12 @@ main() {
     # unit's ExecStartPre backs up and migrates the schema when it is behind, and retries
     # until the database answers.
     log "configuration or MLflow version changed: restarting mlflow.service"
-    # A gc of the old version must not run while the schema is migrated.
-    if ((VENV_CHANGED)); then systemctl stop mlflow-gc.service; fi
+    # A gc of the old version must not run while the schema is migrated: the timer first,
+    # so it cannot start one between the two stops (it is started again below).
+    if ((VENV_CHANGED)); then
+      systemctl stop mlflow-gc.timer
+      systemctl stop mlflow-gc.service
+    fi
     systemctl stop mlflow.service
     if ((VENV_CHANGED)); then switch_venv; fi
   fi
