@@ -28,7 +28,7 @@ import {
   MlflowAccessOptions, MlflowHealthTarget, MlflowServerBase, MlflowServerBaseProps, validateRuntimeOptions,
 } from "./server-base";
 import { escapeTerraformTemplate, readTemplate, renderTemplate } from "../lib/template";
-import { ServerEndpoint, allowedHosts, corsOrigins, serverEnvironment } from "../lib/server-runtime";
+import { ServerEndpoint, allowedHosts, corsOrigins, gcEnvironment, serverEnvironment } from "../lib/server-runtime";
 import { ConnectionPlan, checkConnectionBudget, planConnections } from "../lib/connection-budget";
 import { IAM_MEMBER, Validator, intRange, oneOf } from "../lib/validation";
 
@@ -144,20 +144,16 @@ export class MlflowCloudRunServer extends MlflowServerBase {
   public readonly gcScheduler: CloudSchedulerJob;
   /** The service account Cloud Scheduler runs the gc job as (roles/run.invoker on that job only). */
   public readonly gcInvokerEmail: string;
-  /** The database connections the deployment may open at worst, and the pool sizes. */
-  public readonly connectionPlan: ConnectionPlan;
   /** What health alerting watches: the service's own metrics. */
   public readonly healthTarget: MlflowHealthTarget;
 
   constructor(scope: Construct, id: string, props: MlflowCloudRunServerProps) {
-    let plan: ConnectionPlan | undefined;
     super(scope, id, props,
       "Runs the MLflow tracking server on Cloud Run (cdktf-mlflow-gcp): artifact bucket objects, its own secrets, logs and metrics, Cloud SQL backups before migrations.",
       (v) => {
         validateCloudRunOptions(v, props);
-        plan = checkCloudRunConnectionBudget(v, props, props.database.maxConnections).plan;
+        return checkCloudRunConnectionBudget(v, props, props.database.maxConnections);
       });
-    this.connectionPlan = plan!;
     const access = props.access ?? {};
     this.accessMode = (access.mode ?? "iap") as "iap" | "internal";
     this.cpu = props.cpu ?? "1";
@@ -296,11 +292,12 @@ export class MlflowCloudRunServer extends MlflowServerBase {
     // beta feature). Its pools are a server's, as the connection budget counts them.
     const gcEnv: EnvVar[] = [
       ...connectionEnv,
-      { name: "MLFLOW_DISABLE_TELEMETRY", value: "true" },
-      { name: "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE", value: String(this.connectionPlan.poolSize) },
-      { name: "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW", value: String(this.connectionPlan.maxOverflow) },
-      { name: "MLFLOW_GC_OLDER_THAN", value: this.gcOlderThan },
-      { name: "MLFLOW_GC_ARTIFACTS_DESTINATION", value: props.artifactStore.artifactsUri },
+      ...Object.entries(gcEnvironment({
+        poolSize: this.connectionPlan.poolSize,
+        maxOverflow: this.connectionPlan.maxOverflow,
+        olderThan: this.gcOlderThan,
+        artifactsDestination: props.artifactStore.artifactsUri,
+      })).map(([name, value]) => ({ name, value })),
     ];
     const { CloudRunV2Job } = loadCloudRunV2Job();
     this.gcJob = new CloudRunV2Job(this, "GcJob", {
@@ -542,12 +539,11 @@ export function defaultMaxInstances(props: CloudRunBudgetInput, maxConnections: 
 }
 
 /** The worst case of the Cloud Run kind against the database; a problem names server.maxInstances. */
-export function checkCloudRunConnectionBudget(v: Validator, props: CloudRunBudgetInput, maxConnections: number): { plan: ConnectionPlan } {
+export function checkCloudRunConnectionBudget(v: Validator, props: CloudRunBudgetInput, maxConnections: number): ConnectionPlan {
   const maxInstances = typeof props.maxInstances === "number" && props.maxInstances >= 1
     ? props.maxInstances : defaultMaxInstances(props, maxConnections);
-  const plan = checkConnectionBudget(v, props.maxInstances !== undefined ? "server.maxInstances" : "server.workers",
+  return checkConnectionBudget(v, props.maxInstances !== undefined ? "server.maxInstances" : "server.workers",
     props.maxInstances ?? props.workers ?? 1, demandOf(props, maxInstances), maxConnections);
-  return { plan };
 }
 
 /** Cloud Run options together with access and the runtime options. */

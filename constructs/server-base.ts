@@ -21,6 +21,7 @@ import {
   DEFAULT_NAME_PREFIX, DEPENDENCY_CUTOFF, MLFLOW_VERSION, Validator, checkCommonProps, oneOf,
 } from "../lib/validation";
 import { gcSettings, validateOperationsOptions } from "../lib/operations";
+import type { ConnectionPlan } from "../lib/connection-budget";
 
 /** The kinds of tracking server this library runs. */
 export type MlflowServerKind = "vm" | "cloud-run";
@@ -263,6 +264,8 @@ export abstract class MlflowServerBase extends Construct implements IMlflowServe
   public readonly namePrefix: string;
   /** `PROJECT/INSTANCE` backed up before a migration; undefined when backups are off. */
   public readonly backupInstance?: string;
+  /** The database connections the deployment may open at worst, and the pool sizes. */
+  public readonly connectionPlan: ConnectionPlan;
   /** The server's service account as an IAM member (`serviceAccount:…`). */
   protected readonly member: string;
   /** The service account's resource name (`projects/…/serviceAccounts/…`). */
@@ -275,16 +278,18 @@ export abstract class MlflowServerBase extends Construct implements IMlflowServe
 
   /**
    * @param validateKind checks the kind's own options into the same Validator, so one
-   *   MlflowValidationError lists every problem before anything is created
+   *   MlflowValidationError lists every problem before anything is created, and returns the
+   *   kind's connection plan (its budget check)
    */
   protected constructor(scope: Construct, id: string, props: MlflowServerBaseProps, description: string,
-    validateKind: (v: Validator) => void) {
+    validateKind: (v: Validator) => ConnectionPlan) {
     super(scope, id);
     const v = new Validator();
     checkCommonProps(v, props);
-    validateKind(v);
+    const plan = validateKind(v);
     validateOperationsOptions(v, props.operations);
     v.throwIfInvalid(this.node.path);
+    this.connectionPlan = plan;
 
     this.namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
     this.mlflowVersion = props.mlflowVersion ?? DEFAULT_MLFLOW_VERSION;

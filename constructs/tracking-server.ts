@@ -112,20 +112,16 @@ export class MlflowTrackingServer extends MlflowServerBase {
   public readonly dnsRecordNeeded?: string;
   /** The persistent disk holding Caddy's certificates (with a domain). */
   public readonly caddyDataDisk?: ComputeDisk;
-  /** The database connections this server may open at worst, and its pool sizes. */
-  public readonly connectionPlan: ConnectionPlan;
   /** What health alerting watches: the VM's name (no uptime check: no mode of it is open to the internet). */
   public readonly healthTarget: MlflowHealthTarget;
 
   constructor(scope: Construct, id: string, props: MlflowTrackingServerProps) {
-    let plan: ConnectionPlan | undefined;
     super(scope, id, props,
       "Runs the MLflow tracking server VM (cdktf-mlflow-gcp): artifact bucket objects, its own secrets, logs and metrics, Cloud SQL backups before migrations.",
       (v) => {
         validateServerOptions(v, props);
-        plan = checkVmConnectionBudget(v, props, props.database.maxConnections);
+        return checkVmConnectionBudget(v, props, props.database.maxConnections);
       });
-    this.connectionPlan = plan!;
     const access = props.access ?? {};
     this.machineType = props.machineType ?? "e2-medium";
     this.bootImage = props.bootImage ?? "debian-cloud/debian-12";

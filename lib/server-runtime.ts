@@ -130,3 +130,26 @@ export function serverEnvironment(options: ServerEnvironmentOptions): Record<str
     MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: String(options.maxOverflow),
   };
 }
+
+/** What `mlflow gc` (templates/mlflow-gc.py) is run with, besides the database connection. */
+export interface GcEnvironmentOptions {
+  /** Its engines are sized like a server's (the connection budget counts them so). */
+  readonly poolSize: number;
+  readonly maxOverflow: number;
+  /** `--older-than`, MLflow's `#d#h#m#s` format. */
+  readonly olderThan: string;
+  /** Where the private artifacts-only server it deletes artifacts through keeps them. */
+  readonly artifactsDestination: string;
+}
+
+/** Environment variables of every gc run, VM unit or Cloud Run job (no secrets). */
+export function gcEnvironment(options: GcEnvironmentOptions): Record<string, string> {
+  const server = serverEnvironment({ enableJobExecution: false, poolSize: options.poolSize, maxOverflow: options.maxOverflow });
+  return {
+    MLFLOW_DISABLE_TELEMETRY: server.MLFLOW_DISABLE_TELEMETRY,
+    MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: server.MLFLOW_SQLALCHEMYSTORE_POOL_SIZE,
+    MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: server.MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW,
+    MLFLOW_GC_OLDER_THAN: options.olderThan,
+    MLFLOW_GC_ARTIFACTS_DESTINATION: options.artifactsDestination,
+  };
+}

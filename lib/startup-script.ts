@@ -7,7 +7,7 @@ import { DEFAULT_GC_OLDER_THAN, DEFAULT_GC_SCHEDULE } from "./operations";
 import { toOnCalendar } from "./schedule";
 import {
   DEFAULT_DEPENDENCY_CUTOFF, MlflowPermission, ServerEndpoint, UV_VERSION, allowedHosts, corsOrigins, pythonRequirements,
-  serverEnvironment,
+  gcEnvironment, serverEnvironment,
 } from "./server-runtime";
 
 /** Everything the startup script needs to know; secrets only by their Secret Manager name. */
@@ -178,15 +178,12 @@ function checkUnitValues(unit: string, values: readonly string[]): void {
 
 /** The environment of mlflow-gc.service (no secrets: the database URI comes from mlflow.env). */
 export function gcUnitEnvironment(options: StartupScriptOptions): Record<string, string> {
-  const server = serverEnvironment({ enableJobExecution: false, poolSize: options.poolSize ?? 2, maxOverflow: options.maxOverflow ?? 2 });
-  return {
-    MLFLOW_DISABLE_TELEMETRY: server.MLFLOW_DISABLE_TELEMETRY,
-    // gc's engines are sized like a server's (the connection budget counts them so).
-    MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: server.MLFLOW_SQLALCHEMYSTORE_POOL_SIZE,
-    MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: server.MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW,
-    MLFLOW_GC_OLDER_THAN: options.gcOlderThan ?? DEFAULT_GC_OLDER_THAN,
-    MLFLOW_GC_ARTIFACTS_DESTINATION: options.artifactsDestination,
-  };
+  return gcEnvironment({
+    poolSize: options.poolSize ?? 2,
+    maxOverflow: options.maxOverflow ?? 2,
+    olderThan: options.gcOlderThan ?? DEFAULT_GC_OLDER_THAN,
+    artifactsDestination: options.artifactsDestination,
+  });
 }
 
 /** mlflow-gc.service: one run of templates/mlflow-gc.py as the mlflow user. */
