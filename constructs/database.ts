@@ -129,7 +129,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
   constructor(scope: Construct, id: string, props: MlflowDatabaseProps) {
     super(scope, id);
     const namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
-    this.tier = props.tier ?? "db-g1-small";
+    this.tier = props.tier ?? DEFAULT_TIER;
     this.databaseVersion = props.databaseVersion ?? "POSTGRES_16";
     this.availabilityType = props.availabilityType ?? "ZONAL";
     this.diskSizeGb = props.diskSizeGb ?? 10;
@@ -138,7 +138,7 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
     this.userName = props.userName ?? "mlflow";
     this.maintenanceDay = props.maintenanceDay ?? 7;
     this.maintenanceHour = props.maintenanceHour ?? 1;
-    this.maxConnections = props.maxConnections ?? defaultMaxConnections(this.tier);
+    this.maxConnections = maxConnectionsOf(props);
     const v = new Validator();
     checkCommonProps(v, props);
     validateDatabaseOptions(v, props);
@@ -227,7 +227,15 @@ export class MlflowDatabase extends Construct implements IMlflowBackendDatabase 
   }
 }
 
+const DEFAULT_TIER = "db-g1-small";
+
+/** The max_connections the instance gets from these options (the flag the construct sets). */
+export function maxConnectionsOf(options: Pick<MlflowDatabaseOptions, "tier" | "maxConnections">): number {
+  return options.maxConnections ?? defaultMaxConnections(options.tier ?? DEFAULT_TIER);
+}
+
 /** Checks the `database` options (rules in lib/private/validate-database.ts); adds every problem to `v`. */
+
 export function validateDatabaseOptions(v: Validator, props: MlflowDatabaseOptions): void {
   checkDatabaseOptions(v, props);
 }

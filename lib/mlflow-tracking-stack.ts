@@ -10,7 +10,7 @@ import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { MlflowNetwork, MlflowNetworkOptions, validateNetworkOptions } from "../constructs/network";
-import { MlflowDatabase, MlflowDatabaseOptions, validateDatabaseOptions } from "../constructs/database";
+import { MlflowDatabase, MlflowDatabaseOptions, maxConnectionsOf, validateDatabaseOptions } from "../constructs/database";
 import {
   MlflowArtifactStore, MlflowArtifactStoreOptions, defaultBucketName, validateArtifactStoreOptions,
 } from "../constructs/artifact-store";
@@ -26,7 +26,6 @@ import {
 import { MlflowOperations } from "../constructs/operations";
 import { validateOperationsOptions } from "./operations";
 import { loadBetaProvider } from "./private/optional-providers";
-import { defaultMaxConnections } from "./connection-budget";
 import { DEFAULT_SUBNET_CIDR } from "../constructs/network";
 import { DEFAULT_NAME_PREFIX, Validator, checkCommonProps, isToken } from "./validation";
 import { checkStackPropTypes, checkUniqueNames } from "./private/validate-stack";
@@ -382,7 +381,7 @@ function validateStackProps(stack: MlflowTrackingStack, rawProps: MlflowTracking
   for (const key of KIND_OPTIONS[other].access) {
     if (access[key] !== undefined) v.fail(`access.${key}`, access[key], `no value with server.kind "${kind}" (an option of the "${other}" kind)`);
   }
-  const maxConnections = props.database?.maxConnections ?? defaultMaxConnections(props.database?.tier ?? "db-g1-small");
+  const maxConnections = maxConnectionsOf(props.database ?? {});
   const runtime = { mlflowVersion: props.mlflowVersion, dependencyCutoff: props.dependencyCutoff, access: props.access, auth: props.auth };
   if (kind === "cloud-run") {
     const cloudRun = props.server as MlflowCloudRunServerOptions;

@@ -5,8 +5,6 @@
 // values of the type they expect; GCP-specific value rules live in lib/private/*-values.ts.
 import { Token } from "cdktf";
 import { Shape, ShapeFields, checkShape, mapOf, object, string } from "./private/shape";
-import { CLIENT_RANGE_EXPECTED, blockOrReason, clientRangeProblem } from "./private/network-values";
-import { bootImageProblem } from "./private/vm-values";
 
 /** One rejected prop value. */
 export interface ValidationProblem {
@@ -144,11 +142,8 @@ export const LABEL_VALUE = {
   expected: "a label value: at most 63 lowercase letters, digits, underscores or hyphens",
 };
 
-/** A source range for a firewall rule: an IPv4 or IPv6 CIDR block (parsed by lib/private/ip.ts). */
-export const SOURCE_RANGE = {
-  test: (v: string) => typeof blockOrReason(v) !== "string",
-  expected: 'an IPv4 or IPv6 CIDR block such as "203.0.113.0/24" or "2001:db8::/32", with no host bits set',
-};
+/** What a firewall source range must be (parsed by lib/private/ip.ts, checked in lib/private/validate-server.ts). */
+export const SOURCE_RANGE_EXPECTED = 'an IPv4 or IPv6 CIDR block such as "203.0.113.0/24" or "2001:db8::/32", with no host bits set';
 
 /** IAM members a human or a workload can be. */
 export const IAM_MEMBER = {
@@ -185,12 +180,6 @@ export const POSTGRES_VERSIONS = ["POSTGRES_13", "POSTGRES_14", "POSTGRES_15", "
 export const MACHINE_TYPE = {
   test: (v: string) => /^[a-z][a-z0-9]*-[a-z0-9]+(-[a-z0-9]+)*$/.test(v),
   expected: 'a Compute Engine machine type such as "e2-medium" or "n2-standard-4"',
-};
-
-/** Boot images the startup script runs on (Debian 12 or 13; rules in lib/private/vm-values.ts). */
-export const BOOT_IMAGE = {
-  test: (v: string) => bootImageProblem(v) === undefined,
-  expected: 'a Debian 12 or 13 image such as "debian-cloud/debian-12"',
 };
 
 /** MLflow 3 releases from 3.5.0 on: the first with `--allowed-hosts` (the host check). */
@@ -241,12 +230,6 @@ export function oneOf<T extends string>(values: readonly T[]) {
     expected: `one of ${values.map((x) => JSON.stringify(x)).join(", ")}`,
   };
 }
-
-/** A private IPv4 range inside your network (RFC 1918 or RFC 6598), for clients that reach the server directly. */
-export const PRIVATE_RANGE = {
-  test: (v: string) => clientRangeProblem(v) === undefined,
-  expected: CLIENT_RANGE_EXPECTED,
-};
 
 /** Props every construct of this library shares. */
 export interface CommonProps {

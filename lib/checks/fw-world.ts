@@ -13,10 +13,10 @@
 // finding of this rule too; it carries a built-in suppression with its reason
 // (constructs/tracking-server.ts), reported like any other suppression.
 import { MlflowRule } from "./rule";
-import { FirewallAllow, ICMP, checkWorldIngress, ingressRule, mlflowPortsReached } from "./private/network";
+import {
+  FirewallAllow, ICMP, PORTED, TCP, checkWorldIngress, coversAllPorts, ingressRule, mlflowPortsReached,
+} from "./private/network";
 import { isReference } from "./private/json";
-
-const PORTED = ["tcp", "6", "udp", "17", "sctp", "132"];
 
 /**
  * Why MlflowTrackingServer's rule for Let's Encrypt may open tcp/80 to everyone: its built-in
@@ -38,9 +38,9 @@ function otherOpenings(allows: readonly FirewallAllow[], mlflowPorts: readonly n
       continue;
     }
     // No port list, or 0-65535: every port, reported by MLF-FW-ALL-PORTS-WORLD.
-    if (allow.ports === undefined || allow.ports.some((p) => /^(0|1)-65535$/.test(p.trim()))) continue;
-    const tcp = allow.protocol === "tcp" || allow.protocol === "6";
-    for (const spec of allow.ports) {
+    if (coversAllPorts(allow)) continue;
+    const tcp = TCP.includes(allow.protocol);
+    for (const spec of allow.ports ?? []) {
       if (isReference(spec)) {
         found.push("reference");
         continue;

@@ -3,10 +3,10 @@
 // ("enforced") makes such a grant fail at apply; this rule says so at synth, names the grant,
 // and covers buckets without enforcement.
 import { MlflowRule, compliant, nonCompliant, notCheckable } from "./rule";
-import { PUBLIC_MEMBERS, grantsOf } from "./private/iam";
+import { PUBLIC_MEMBERS, grantsOf, iamTypes, publicGrants } from "./private/iam";
 import { isReference, stringList } from "./private/json";
 
-const IAM_TYPES = ["google_storage_bucket_iam_member", "google_storage_bucket_iam_binding", "google_storage_bucket_iam_policy"];
+const IAM_TYPES = iamTypes("storage_bucket");
 /** ACL resources with one `entity`. */
 const ENTITY_TYPES = ["google_storage_bucket_access_control", "google_storage_default_object_access_control", "google_storage_object_access_control"];
 /** ACL resources with `role_entity` ("READER:allUsers") and, for two of them, `predefined_acl`. */
@@ -34,7 +34,7 @@ export const gcsPublicIam: MlflowRule = {
     if (IAM_TYPES.includes(resource.type)) {
       const grants = grantsOf(resource, facts);
       if (grants === "reference") return notCheckable("role, members or policy_data");
-      const found = grants.flatMap((g) => g.members.filter((m) => PUBLIC_MEMBERS.includes(m)).map((m) => `${g.role} for ${m}`));
+      const found = publicGrants(grants);
       if (found.length > 0) return nonCompliant(found.join(", "));
       return grants.some((g) => g.members.some(couldBePublic)) ? notCheckable("members") : compliant();
     }

@@ -22,8 +22,8 @@
 //   reference, https://cloud.google.com/iam/docs/understanding-roles (Resource Manager and
 //   IAM roles).
 // Owner and editor are basic roles reported by MLF-IAM-PROJECT-ROLES.
-import { MlflowRule, compliant, nonCompliant, notCheckable } from "./rule";
-import { grantsOf, iamTypes, serviceAccountsAmong } from "./private/iam";
+import { MlflowRule } from "./rule";
+import { iamTypes, serviceAccountGrantsResult } from "./private/iam";
 
 /** Roles that let a principal raise its own privileges or act as other service accounts, with what they allow. */
 export const PRIVILEGE_ESCALATION_ROLES: Readonly<Record<string, string>> = {
@@ -49,18 +49,6 @@ export const iamPrivilegeEscalation: MlflowRule = {
   why: "These roles let the account raise its own privileges: grant itself any role, create keys for or act as any other service account of the scope (including more privileged ones and ones created later). Whoever runs code as the account, such as anyone who gets code onto a VM that uses it, gets all of that.",
   howToFix: "Grant such roles on the one service account or resource that needs them (google_service_account_iam_member), to a person or group rather than a workload, or not at all; an MLflow server needs none of them.",
   resourceTypes: [...iamTypes("project"), ...iamTypes("folder"), ...iamTypes("organization")],
-  check(resource, facts) {
-    const grants = grantsOf(resource, facts);
-    if (grants === "reference") return notCheckable("role, members or policy_data");
-    const scope = resource.type.split("_")[1];
-    const found: string[] = [];
-    let unknown = false;
-    for (const grant of grants.filter((g) => g.role in PRIVILEGE_ESCALATION_ROLES)) {
-      const { accounts, unknown: someUnknown } = serviceAccountsAmong(grant.members);
-      if (accounts.length > 0) found.push(`${grant.role} (${PRIVILEGE_ESCALATION_ROLES[grant.role]}) on the ${scope} for ${accounts.join(", ")}`);
-      unknown ||= someUnknown;
-    }
-    if (found.length > 0) return nonCompliant(found.join("; "));
-    return unknown ? notCheckable("member") : compliant();
-  },
+  check: (resource, facts) =>
+    serviceAccountGrantsResult(resource, facts, PRIVILEGE_ESCALATION_ROLES, `the ${resource.type.split("_")[1]}`),
 };

@@ -1,7 +1,7 @@
 // MLF-IAM-PROJECT-ROLES: a service account of this deployment gets roles on the one bucket
 // and the few secrets it uses, never on the whole project.
-import { MlflowRule, compliant, nonCompliant, notCheckable } from "./rule";
-import { grantsOf, iamTypes, serviceAccountsAmong } from "./private/iam";
+import { MlflowRule } from "./rule";
+import { iamTypes, serviceAccountGrantsResult } from "./private/iam";
 
 /** Roles that, granted on the project, reach far beyond what an MLflow server needs. */
 export const BROAD_PROJECT_ROLES: Readonly<Record<string, string>> = {
@@ -21,18 +21,6 @@ export const iamProjectRoles: MlflowRule = {
   why: "A project-wide grant of these roles lets the service account (and whoever runs code as it, such as anyone who gets code onto a VM that uses it) read every secret or bucket of the project, or change anything in it, instead of the few it needs.",
   howToFix: "Grant on the resource instead: roles/storage.objectUser on the artifact bucket (MlflowArtifactStore.grantReadWrite) and roles/secretmanager.secretAccessor on each secret (IMlflowSecret.grantAccess); keep project-wide grants to roles such as roles/logging.logWriter.",
   resourceTypes: iamTypes("project"),
-  check(resource, facts) {
-    const grants = grantsOf(resource, facts);
-    if (grants === "reference") return notCheckable("role, members or policy_data");
-    const found: string[] = [];
-    let unknown = false;
-    // Narrow project-wide roles (log and metric writer) are what a server should get there.
-    for (const grant of grants.filter((g) => g.role in BROAD_PROJECT_ROLES)) {
-      const { accounts, unknown: someUnknown } = serviceAccountsAmong(grant.members);
-      if (accounts.length > 0) found.push(`${grant.role} (${BROAD_PROJECT_ROLES[grant.role]}) on the project for ${accounts.join(", ")}`);
-      unknown ||= someUnknown;
-    }
-    if (found.length > 0) return nonCompliant(found.join("; "));
-    return unknown ? notCheckable("member") : compliant();
-  },
+  // Narrow project-wide roles (log and metric writer) are what a server should get there.
+  check: (resource, facts) => serviceAccountGrantsResult(resource, facts, BROAD_PROJECT_ROLES, "the project"),
 };

@@ -1,7 +1,8 @@
 // MLF-RUN-DEFAULT-SA: a Cloud Run service or job runs as a dedicated service account, not the
 // default Compute Engine one.
 import { MlflowRule, compliant, nonCompliant, notCheckable } from "./rule";
-import { blocks, isReference } from "./private/json";
+import { taskTemplate } from "./private/cloud-run";
+import { emailInText, workloadIdentity } from "./private/iam";
 
 export const runDefaultServiceAccount: MlflowRule = {
   id: "MLF-RUN-DEFAULT-SA",
@@ -11,15 +12,12 @@ export const runDefaultServiceAccount: MlflowRule = {
   howToFix: "Set template.service_account to a google_service_account created for it, with narrow grants (MlflowCloudRunServer does).",
   resourceTypes: ["google_cloud_run_v2_service", "google_cloud_run_v2_job"],
   check(resource) {
-    const template = blocks(resource.config.template)[0];
-    const task = resource.type === "google_cloud_run_v2_job" ? blocks(template?.template)[0] : template;
-    const email = task?.service_account;
-    if (email === undefined || email === "") return nonCompliant("template.service_account is not set: the default Compute Engine service account runs it");
-    if (typeof email !== "string") return notCheckable("template.service_account");
-    if (isReference(email)) {
-      if (/^\$\{google_service_account\.[\w-]+\.email\}$/.test(email)) return compliant();
-      return /\bgoogle_compute_default_service_account\./.test(email) ? nonCompliant(`the default Compute Engine service account (${email})`) : notCheckable("template.service_account");
+    const email = taskTemplate(resource)?.service_account;
+    switch (workloadIdentity(email)) {
+      case "unset": return nonCompliant("template.service_account is not set: the default Compute Engine service account runs it");
+      case "dedicated": return compliant();
+      case "unknown": return notCheckable("template.service_account");
+      case "default": return nonCompliant(`the default Compute Engine service account ${emailInText(email as string)}`);
     }
-    return /-compute@developer\.gserviceaccount\.com$/i.test(email) ? nonCompliant(`the default Compute Engine service account ${email}`) : compliant();
   },
 };

@@ -3,15 +3,8 @@
 // job (run.services.get), in the revision history and in the Terraform plan.
 import { MlflowRule, compliant, nonCompliant } from "./rule";
 import { blocks, isReference } from "./private/json";
-import { secretKeyName } from "./vm-metadata-secret";
-
-/** The containers of a service (`template.containers`) or a job (`template.template.containers`). */
-function containersOf(config: Record<string, unknown>): Array<Record<string, unknown>> {
-  const template = blocks(config.template)[0];
-  if (!template) return [];
-  const inner = blocks(template.template)[0];
-  return blocks((inner ?? template).containers);
-}
+import { containersOf } from "./private/cloud-run";
+import { secretKeyName } from "./private/secrets";
 
 /** A database URI with a password in it: scheme://user:password@host. */
 const URI_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^@\s]+@/i;
@@ -25,7 +18,7 @@ export const runEnvSecret: MlflowRule = {
   resourceTypes: ["google_cloud_run_v2_service", "google_cloud_run_v2_job"],
   check(resource) {
     const found: string[] = [];
-    for (const container of containersOf(resource.config)) {
+    for (const container of containersOf(resource)) {
       for (const env of blocks(container.env)) {
         const name = String(env.name ?? "");
         const value = env.value;

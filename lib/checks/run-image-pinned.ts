@@ -2,7 +2,8 @@
 // release tag or a digest, never to `latest` or no tag: a new revision (any configuration
 // change, a scale-from-zero on a rebuilt image) must not pull a different MLflow.
 import { MlflowRule, compliant, nonCompliant, notCheckable } from "./rule";
-import { blocks, isReference } from "./private/json";
+import { isReference } from "./private/json";
+import { containersOf } from "./private/cloud-run";
 
 /** Why an image reference is not pinned, or undefined. */
 export function unpinnedImage(image: string): string | undefined {
@@ -21,11 +22,9 @@ export const runImagePinned: MlflowRule = {
   howToFix: 'Use a versioned tag (the default image is ghcr.io/mlflow/mlflow:v<mlflowVersion>-full) or an @sha256: digest in server.image.',
   resourceTypes: ["google_cloud_run_v2_service", "google_cloud_run_v2_job"],
   check(resource) {
-    const template = blocks(resource.config.template)[0];
-    const containers = blocks((blocks(template?.template)[0] ?? template)?.containers);
     const found: string[] = [];
     let unknown = false;
-    for (const c of containers) {
+    for (const c of containersOf(resource)) {
       const image = c.image;
       if (typeof image !== "string") continue;
       if (isReference(image) && !/[:@][^/}]*$/.test(image)) {

@@ -2,11 +2,11 @@
 // service or job: never allUsers or allAuthenticatedUsers, and never a service whose invoker
 // check is turned off.
 import { MlflowRule, compliant, nonCompliant, notCheckable } from "./rule";
-import { PUBLIC_MEMBERS, grantsOf } from "./private/iam";
+import { grantsOf, iamTypes, publicGrants } from "./private/iam";
 import { bool, isReference } from "./private/json";
 
 /** The IAM resources of Cloud Run services and jobs (all three Terraform styles). */
-const IAM_TYPES = ["service", "job"].flatMap((kind) => ["member", "binding", "policy"].map((style) => `google_cloud_run_v2_${kind}_iam_${style}`));
+const IAM_TYPES = [...iamTypes("cloud_run_v2_service"), ...iamTypes("cloud_run_v2_job")];
 /** Roles that let a principal call the service or run the job (cloud.google.com/run/docs/reference/iam/roles). */
 const INVOKING_ROLES = ["roles/run.invoker", "roles/run.servicesInvoker", "roles/run.jobsExecutor", "roles/run.developer", "roles/run.admin", "roles/editor", "roles/owner"];
 
@@ -25,8 +25,7 @@ export const runPublicInvoker: MlflowRule = {
     }
     const grants = grantsOf(resource, facts);
     if (grants === "reference") return notCheckable("role, members or policy_data");
-    const found = grants.filter((g) => INVOKING_ROLES.includes(g.role))
-      .flatMap((g) => g.members.filter((m) => PUBLIC_MEMBERS.includes(m)).map((m) => `${g.role} for ${m}`));
+    const found = publicGrants(grants.filter((g) => INVOKING_ROLES.includes(g.role)));
     if (found.length > 0) return nonCompliant(found.join(", "));
     return grants.some((g) => g.members.some((m) => isReference(m) && !/^[a-zA-Z]+:/.test(m) && !/\.member\}$/.test(m)))
       ? notCheckable("members") : compliant();

@@ -1,7 +1,8 @@
 // MLF-VM-DEFAULT-SA: the tracking server runs as its own service account with exactly the
 // grants it needs (its bucket, its secrets, logs and metrics).
 import { MlflowRule, VM_TYPES, compliant, nonCompliant, notCheckable } from "./rule";
-import { block, isReference } from "./private/json";
+import { block } from "./private/json";
+import { emailInText, workloadIdentity } from "./private/iam";
 
 export const vmDefaultServiceAccount: MlflowRule = {
   id: "MLF-VM-DEFAULT-SA",
@@ -17,20 +18,13 @@ export const vmDefaultServiceAccount: MlflowRule = {
       // identity of its own that narrow grants could be given to.
       return nonCompliant("no service_account block: the VM has no dedicated service account");
     }
-    const email = sa.email;
-    if (email === undefined || email === "" || email === "default") {
-      return nonCompliant("service_account.email is not set, so the provider uses the default Compute Engine service account");
+    // "default" is the provider's own word for the default account.
+    const email = sa.email === "default" ? undefined : sa.email;
+    switch (workloadIdentity(email)) {
+      case "unset": return nonCompliant("service_account.email is not set, so the provider uses the default Compute Engine service account");
+      case "dedicated": return compliant();
+      case "unknown": return notCheckable("service_account.email");
+      case "default": return nonCompliant(`service_account.email is the default Compute Engine service account ${emailInText(email as string)}`);
     }
-    if (typeof email !== "string") return notCheckable("service_account.email");
-    if (isReference(email)) {
-      if (/^\$\{google_service_account\.[\w-]+\.email\}$/.test(email)) return compliant();
-      if (/\bgoogle_compute_default_service_account\./.test(email)) {
-        return nonCompliant(`service_account.email is the default Compute Engine service account (${email})`);
-      }
-      return notCheckable("service_account.email");
-    }
-    return /-compute@developer\.gserviceaccount\.com$/i.test(email)
-      ? nonCompliant(`service_account.email is the default Compute Engine service account ${email}`)
-      : compliant();
   },
 };

@@ -250,6 +250,11 @@ export function internetCoverage(blocks: readonly Cidr[]): InternetCoverage {
   return { ipv4: coversIntervals(blocks, 4, INTERNET_V4), ipv6: coversIntervals(blocks, 6, INTERNET_V6) };
 }
 
+/** The blocks of the address families that `coverage` found covered: the ones to name in a message. */
+export function coveringBlocks(blocks: readonly Cidr[], coverage: InternetCoverage): Cidr[] {
+  return blocks.filter((b) => (coverage.ipv4 && b.version === 4) || (coverage.ipv6 && b.version === 6));
+}
+
 /** A sentence for a message: "every IPv4 address on the internet" / "… and every IPv6 …". */
 export function describeCoverage(coverage: InternetCoverage): string {
   const parts = [coverage.ipv4 ? "IPv4" : "", coverage.ipv6 ? "IPv6" : ""].filter(Boolean);

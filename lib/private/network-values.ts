@@ -1,7 +1,7 @@
 // Value rules for network props: which IPv4 ranges may be a subnetwork or a trusted internal
 // client range, whether a list of source ranges amounts to the whole internet, and how a
 // network or subnetwork reference (name, resource path, self link) is read.
-import { Cidr, contains, describeCoverage, formatCidr, internetCoverage, isIpError, cidr, overlaps, parseCidr } from "./ip";
+import { Cidr, contains, coveringBlocks, describeCoverage, formatCidr, internetCoverage, isIpError, cidr, overlaps, parseCidr } from "./ip";
 
 /**
  * The private ranges this library accepts for `network.subnetCidr` and
@@ -101,8 +101,7 @@ export function clientRangeProblem(value: string): string | undefined {
 export function worldCoverageProblem(blocks: readonly Cidr[]): string | undefined {
   const coverage = internetCoverage(blocks);
   if (!coverage.ipv4 && !coverage.ipv6) return undefined;
-  const families = blocks.filter((b) => (coverage.ipv4 && b.version === 4) || (coverage.ipv6 && b.version === 6));
-  return `together ${families.map((b) => b.text).join(", ")} cover ${describeCoverage(coverage)}`;
+  return `together ${coveringBlocks(blocks, coverage).map((b) => b.text).join(", ")} cover ${describeCoverage(coverage)}`;
 }
 
 /** A network or subnetwork reference, read. */

@@ -6,7 +6,7 @@ import type { MlflowCloudRunServerOptions } from "../../constructs/cloud-run-ser
 import type { MlflowAccessOptions, MlflowAuthOptions, MlflowOperationsOptions } from "../../constructs/server-base";
 import { validateRuntimeOptions } from "../../constructs/server-base";
 import {
-  DNS_ZONE, DOMAIN, IAM_MEMBER, MACHINE_TYPE, SOURCE_RANGE, Validator, intRange, isToken, oneOf,
+  DNS_ZONE, DOMAIN, IAM_MEMBER, MACHINE_TYPE, SOURCE_RANGE_EXPECTED, Validator, intRange, isToken, oneOf,
 } from "../validation";
 import { ShapeFields, boolean, listOf, number, object, openObject, string } from "./shape";
 import { Cidr } from "./ip";
@@ -155,7 +155,7 @@ function checkAllowedSourceRanges(v: Validator, ranges: readonly string[] | unde
   ranges.forEach((r, i) => {
     if (isToken(r)) return;
     const block = blockOrReason(r);
-    if (typeof block === "string") v.fail(`access.allowedSourceRanges[${i}]`, r, `${SOURCE_RANGE.expected}; ${block}`);
+    if (typeof block === "string") v.fail(`access.allowedSourceRanges[${i}]`, r, `${SOURCE_RANGE_EXPECTED}; ${block}`);
     else blocks.push(block);
   });
   const world = worldCoverageProblem(blocks);

@@ -2,19 +2,15 @@
 // object, unknown keys included) and names that must be unique across the stacks of one app.
 import type { IConstruct } from "constructs";
 import type { MlflowTrackingStackProps } from "../mlflow-tracking-stack";
-import { Validator, isToken } from "../validation";
-import { ShapeFields, mapOf, object, string } from "./shape";
+import { COMMON_PROPS_FIELDS, Validator, isToken } from "../validation";
+import { ShapeFields, object, string } from "./shape";
 import { NETWORK_OPTIONS } from "./validate-network";
 import { DATABASE_OPTIONS } from "./validate-database";
 import { ARTIFACT_STORE_OPTIONS } from "./validate-artifact-store";
 import { ACCESS_OPTIONS, AUTH_OPTIONS, OPERATIONS_OPTIONS, SERVER_OPTIONS } from "./validate-server";
 
 export const STACK_PROPS_FIELDS: ShapeFields<MlflowTrackingStackProps> = {
-  projectId: string(),
-  region: string(),
-  zone: string(),
-  namePrefix: string(),
-  labels: mapOf(string()),
+  ...COMMON_PROPS_FIELDS,
   mlflowVersion: string(),
   dependencyCutoff: string(),
   network: NETWORK_OPTIONS,

@@ -2,7 +2,9 @@
 // resource styles Terraform offers for every IAM resource (`*_iam_member`: one member;
 // `*_iam_binding`: one role, a list of members; `*_iam_policy`: a whole policy as JSON, often
 // `${data.google_iam_policy.x.policy_data}`, resolved through the stack's data sources).
-import { MlflowIamBinding, MlflowStackFacts, MlflowSynthesizedResource } from "../rule";
+import {
+  MlflowIamBinding, MlflowRuleResult, MlflowStackFacts, MlflowSynthesizedResource, compliant, nonCompliant, notCheckable,
+} from "../rule";
 import { JsonObject, blocks, isObject, isReference, stringList } from "./json";
 
 /** One role granted to members. */
@@ -61,12 +63,59 @@ export function isServiceAccountMember(member: string): boolean | "reference" {
   return false;
 }
 
-/** The IAM resource types of a parent level (project, folder, organization). */
-export const iamTypes = (level: "project" | "folder" | "organization") =>
-  [`google_${level}_iam_member`, `google_${level}_iam_binding`, `google_${level}_iam_policy`];
+/**
+ * The IAM resource types (member, binding, policy) of a resource kind: "project", "folder",
+ * "organization", "storage_bucket", "cloud_run_v2_service", …
+ */
+export const iamTypes = (kind: string) => [`google_${kind}_iam_member`, `google_${kind}_iam_binding`, `google_${kind}_iam_policy`];
+
+/** The grants to allUsers or allAuthenticatedUsers among `grants`, as "role for member". */
+export function publicGrants(grants: readonly IamGrant[]): string[] {
+  return grants.flatMap((g) => g.members.filter((m) => PUBLIC_MEMBERS.includes(m)).map((m) => `${g.role} for ${m}`));
+}
 
 /** The service accounts among members, and whether some member is a reference that could be one. */
 export function serviceAccountsAmong(members: readonly string[]): { accounts: string[]; unknown: boolean } {
   const kinds = members.map((m) => [m, isServiceAccountMember(m)] as const);
   return { accounts: kinds.filter(([, k]) => k === true).map(([m]) => m), unknown: kinds.some(([, k]) => k === "reference") };
+}
+
+/**
+ * The result of a rule that no service account may hold any of `roles` (role → what it
+ * allows) through this IAM resource on `scope` ("the project", "the folder", …).
+ */
+export function serviceAccountGrantsResult(resource: MlflowSynthesizedResource, facts: MlflowStackFacts,
+  roles: Readonly<Record<string, string>>, scope: string): MlflowRuleResult {
+  const grants = grantsOf(resource, facts);
+  if (grants === "reference") return notCheckable("role, members or policy_data");
+  const found: string[] = [];
+  let unknown = false;
+  for (const grant of grants.filter((g) => g.role in roles)) {
+    const { accounts, unknown: someUnknown } = serviceAccountsAmong(grant.members);
+    if (accounts.length > 0) found.push(`${grant.role} (${roles[grant.role]}) on ${scope} for ${accounts.join(", ")}`);
+    unknown ||= someUnknown;
+  }
+  if (found.length > 0) return nonCompliant(found.join("; "));
+  return unknown ? notCheckable("member") : compliant();
+}
+
+/**
+ * Which identity a workload's service account email names: none set, the default Compute
+ * Engine account (`<project-number>-compute@developer.gserviceaccount.com` or a
+ * `google_compute_default_service_account` reference), a `google_service_account` of the
+ * configuration, or something only known at apply (another reference, a non-string).
+ */
+export function workloadIdentity(email: unknown): "unset" | "default" | "dedicated" | "unknown" {
+  if (email === undefined || email === "") return "unset";
+  if (typeof email !== "string") return "unknown";
+  if (isReference(email)) {
+    if (/^\$\{google_service_account\.[\w-]+\.email\}$/.test(email)) return "dedicated";
+    return /\bgoogle_compute_default_service_account\./.test(email) ? "default" : "unknown";
+  }
+  return /-compute@developer\.gserviceaccount\.com$/i.test(email) ? "default" : "dedicated";
+}
+
+/** An email for a finding's text: a reference in parentheses, an address as it is. */
+export function emailInText(email: string): string {
+  return isReference(email) ? `(${email})` : email;
 }

@@ -4,7 +4,7 @@
 // opens every port. "The whole internet" is any set of ranges that covers it together
 // (0.0.0.0/1 + 128.0.0.0/1, ::/0, 2000::/3 …), as defined in lib/private/ip.ts.
 import { JsonObject, blocks, bool, isReference, stringList } from "./json";
-import { Cidr, cidr, contains, describeCoverage, internetCoverage, isIpError, parseCidr } from "../../private/ip";
+import { Cidr, cidr, contains, coveringBlocks, describeCoverage, internetCoverage, isIpError, parseCidr } from "../../private/ip";
 import { MlflowRuleResult, MlflowStackFacts, compliant, nonCompliant, notApplicable, notCheckable } from "../rule";
 import { MLFLOW_DEFAULT_PORT } from "./server";
 
@@ -100,8 +100,10 @@ export function ingressRule(config: JsonObject): IngressRule | "reference" | und
   };
 }
 
-const TCP = ["tcp", "6"];
-const PORTED = ["tcp", "6", "udp", "17", "sctp", "132"];
+/** TCP by name or number. */
+export const TCP = ["tcp", "6"];
+/** The protocols with ports (TCP, UDP, SCTP), by name or number. */
+export const PORTED = ["tcp", "6", "udp", "17", "sctp", "132"];
 /** ICMP and ICMPv6: no service listens there (see MLF-FW-WORLD). */
 export const ICMP = ["icmp", "1", "58", "ipv6-icmp", "icmpv6"];
 
@@ -131,11 +133,14 @@ export function allowsTcpPort(rule: IngressRule, port: number): boolean | "refer
   return unknown ? "reference" : false;
 }
 
+/** Whether a TCP/UDP/SCTP allow covers every port: no port list, or 0-65535 (1-65535). */
+export function coversAllPorts(allow: FirewallAllow): boolean {
+  return allow.ports === undefined || allow.ports.some((p) => /^(0|1)-65535$/.test(p.trim()));
+}
+
 /** Whether the rule opens every port: protocol "all", or TCP/UDP/SCTP with no port list or 0-65535. */
 export function allowsAllPorts(rule: IngressRule): boolean {
-  return rule.allows.some((a) =>
-    a.protocol === "all" ||
-    (PORTED.includes(a.protocol) && (a.ports === undefined || a.ports.some((p) => /^(0|1)-65535$/.test(p.trim())))));
+  return rule.allows.some((a) => a.protocol === "all" || (PORTED.includes(a.protocol) && coversAllPorts(a)));
 }
 
 /**
@@ -151,8 +156,7 @@ export function worldSources(rule: IngressRule): string[] | "reference" {
   if (coverage.ipv4 || coverage.ipv6) {
     const alone = blocks.filter((b) => classifySource(b.text) === "world");
     if (alone.length > 0) return alone.map((b) => b.text);
-    const family = blocks.filter((b) => (coverage.ipv4 && b.version === 4) || (coverage.ipv6 && b.version === 6));
-    return [`${family.map((b) => b.text).join(", ")} (together ${describeCoverage(coverage)})`];
+    return [`${coveringBlocks(blocks, coverage).map((b) => b.text).join(", ")} (together ${describeCoverage(coverage)})`];
   }
   return rule.sourceRangesUnknown || rule.sourceRanges.some((r) => classifySource(r) === "unknown") ? "reference" : [];
 }
