@@ -8,11 +8,12 @@
 //    (job "mlflow"); the scrape's `up` below 1, or no `up` at all for 5 minutes (agent or VM
 //    down), means MLflow is not serving; MLflow's own 5xx count catches a database outage,
 //    during which /health and /metrics still answer.
-//  - VM in public mode open to 0.0.0.0/0: also an uptime check on /health, which sees what the
-//    VM cannot see of itself (firewall, certificate, Caddy).
-//  - VM private or public limited to allowedSourceRanges: no uptime check. The checkers use
-//    public addresses all over the world (cloud.google.com/monitoring/uptime-checks), which
-//    those firewalls refuse; private uptime checks need Service Directory, beta-only here.
+//  - VM of this library (private, or public limited to allowedSourceRanges; ranges covering
+//    the internet are refused): no uptime check. The checkers use public addresses all over
+//    the world (cloud.google.com/monitoring/uptime-checks), which those firewalls refuse;
+//    private uptime checks need Service Directory, beta-only here.
+//  - A VM server of your own whose healthTarget says the internet reaches it: also an uptime
+//    check on /health, which sees what the VM cannot see of itself (firewall, certificate).
 //  - Cloud Run (iap and internal): no uptime check. Internal ingress refuses the internet;
 //    IAP accepts only ID tokens for its own audience, not the uptime check's service-agent
 //    token (audience https://<host>). Instead the service's built-in metrics
