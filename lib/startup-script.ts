@@ -101,8 +101,14 @@ export const OPS_AGENT_REPO_SCRIPT_URL = "https://dl.google.com/cloudagents/add-
 /** Root-only file with the admin password the Ops Agent sends to scrape /metrics (basic auth). */
 export const OPS_AGENT_PASSWORD_FILE = "/etc/google-cloud-ops-agent/mlflow-metrics-password";
 
+/**
+ * mlflow.service's RuntimeDirectory=: systemd creates /run/<this> empty at each start of the
+ * server and removes it at each stop (systemd.exec(5), RuntimeDirectory=).
+ */
+const METRICS_RUNTIME_DIRECTORY = "mlflow-metrics";
+
 /** The directory `mlflow server --expose-prometheus` keeps its workers' metric files in (RuntimeDirectory=). */
-export const METRICS_DIR = "/run/mlflow-metrics";
+export const METRICS_DIR = `/run/${METRICS_RUNTIME_DIRECTORY}`;
 
 /**
  * The units whose journal entries the Ops Agent sends to Cloud Logging: the server, gc, Caddy
@@ -163,10 +169,20 @@ export function renderMlflowUnit(options: StartupScriptOptions): string {
     {
       AUTH_CONFIG: authConfig,
       ENVIRONMENT: environment.map((e) => `Environment=${e}`).join("\n"),
+      METRICS_RUNTIME_DIRECTORY,
       SERVER_ARGS: args.join(" "),
+      HARDENING: hardening(),
     },
     { name: "mlflow.service", quote: false },
   );
+}
+
+/**
+ * The sandbox settings mlflow.service and mlflow-gc.service share: templates/hardening.conf
+ * without its leading comment lines.
+ */
+function hardening(): string {
+  return readTemplate("hardening.conf").replace(/^(#[^\n]*\n)*/, "").trimEnd();
 }
 
 /** Throws when a value cannot go into a systemd unit line unquoted. */
@@ -190,8 +206,10 @@ export function gcUnitEnvironment(options: StartupScriptOptions): Record<string,
 export function renderGcUnit(options: StartupScriptOptions): string {
   const environment = Object.entries(gcUnitEnvironment(options)).map(([k, v]) => `${k}=${v}`);
   checkUnitValues("renderGcUnit", environment);
-  return renderTemplate(readTemplate("mlflow-gc.service"), { ENVIRONMENT: environment.map((e) => `Environment=${e}`).join("\n") },
-    { name: "mlflow-gc.service", quote: false });
+  return renderTemplate(readTemplate("mlflow-gc.service"), {
+    ENVIRONMENT: environment.map((e) => `Environment=${e}`).join("\n"),
+    HARDENING: hardening(),
+  }, { name: "mlflow-gc.service", quote: false });
 }
 
 /** mlflow-gc.timer: the gc schedule as a systemd calendar event (UTC). */
