@@ -6,8 +6,8 @@ import { readTemplate, renderTemplate, escapeTerraformTemplate } from "./templat
 import { DEFAULT_GC_OLDER_THAN, DEFAULT_GC_SCHEDULE } from "./operations";
 import { toOnCalendar } from "./schedule";
 import {
-  DEFAULT_DEPENDENCY_CUTOFF, MlflowPermission, ServerEndpoint, UV_VERSION, allowedHosts, corsOrigins, pythonRequirements,
-  gcEnvironment, serverEnvironment,
+  DATABASE_DRIVER, DEFAULT_DEPENDENCY_CUTOFF, MlflowPermission, ServerEndpoint, UV_VERSION, allowedHosts, corsOrigins,
+  pythonRequirements, gcEnvironment, serverEnvironment,
 } from "./server-runtime";
 
 /** Everything the startup script needs to know; secrets only by their Secret Manager name. */
@@ -279,6 +279,9 @@ export function renderStartupScript(options: StartupScriptOptions): string {
       PYTHON_REQUIREMENTS: pythonRequirements(options),
       DEPENDENCY_CUTOFF: options.dependencyCutoff ?? DEFAULT_DEPENDENCY_CUTOFF,
       UV_VERSION,
+      // In the URI's double-quoted string, not a setting of its own: a bare word
+      // (dialect+driver), which shellQuote leaves unquoted.
+      DATABASE_DRIVER,
       DB_HOST: options.databaseHost,
       DB_PORT: options.databasePort,
       DB_NAME: options.databaseName,

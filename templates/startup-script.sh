@@ -442,7 +442,7 @@ main() {
   # The driver is named (SQLAlchemy 2.1 maps a bare postgresql URI to psycopg 3), and libpq
   # checks the server's certificate against the instance's CA (verify-ca; the certificate
   # names the instance, not the private IP, so not verify-full).
-  backend_uri="postgresql+psycopg2://$(printf '%s' "$DB_USER" | url_encode):$(printf '%s' "$db_password" | url_encode)@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=verify-ca&sslrootcert=$DB_CA_FILE&connect_timeout=10"
+  backend_uri="{{DATABASE_DRIVER}}://$(printf '%s' "$DB_USER" | url_encode):$(printf '%s' "$db_password" | url_encode)@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=verify-ca&sslrootcert=$DB_CA_FILE&connect_timeout=10"
 
   local env_file="MLFLOW_BACKEND_STORE_URI='$backend_uri'"
   if [[ $BASIC_AUTH == true ]]; then
