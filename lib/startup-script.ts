@@ -154,8 +154,8 @@ export function unitEnvironment(options: StartupScriptOptions): Record<string, s
  */
 export function renderMlflowUnit(options: StartupScriptOptions): string {
   const args = serverArguments(options);
-  const environment = Object.entries(unitEnvironment(options)).map(([k, v]) => `${k}=${v}`);
-  checkUnitValues("renderMlflowUnit", [...args, ...environment]);
+  checkUnitValues("renderMlflowUnit", args);
+  const environment = environmentLines("renderMlflowUnit", unitEnvironment(options));
   const authConfig = options.basicAuth
     ? [
         "# The basic-auth INI (root-only, admin password inside) reaches the service as a",
@@ -168,7 +168,7 @@ export function renderMlflowUnit(options: StartupScriptOptions): string {
     readTemplate("mlflow.service"),
     {
       AUTH_CONFIG: authConfig,
-      ENVIRONMENT: environment.map((e) => `Environment=${e}`).join("\n"),
+      ENVIRONMENT: environment,
       METRICS_RUNTIME_DIRECTORY,
       SERVER_ARGS: args.join(" "),
       HARDENING: hardening(),
@@ -192,6 +192,13 @@ function checkUnitValues(unit: string, values: readonly string[]): void {
   }
 }
 
+/** A unit's `Environment=KEY=value` lines, each `KEY=value` checked by checkUnitValues. */
+function environmentLines(unit: string, environment: Readonly<Record<string, string>>): string {
+  const assignments = Object.entries(environment).map(([k, v]) => `${k}=${v}`);
+  checkUnitValues(unit, assignments);
+  return assignments.map((a) => `Environment=${a}`).join("\n");
+}
+
 /** The environment of mlflow-gc.service (no secrets: the database URI comes from mlflow.env). */
 export function gcUnitEnvironment(options: StartupScriptOptions): Record<string, string> {
   return gcEnvironment({
@@ -204,10 +211,8 @@ export function gcUnitEnvironment(options: StartupScriptOptions): Record<string,
 
 /** mlflow-gc.service: one run of templates/mlflow-gc.py as the mlflow user. */
 export function renderGcUnit(options: StartupScriptOptions): string {
-  const environment = Object.entries(gcUnitEnvironment(options)).map(([k, v]) => `${k}=${v}`);
-  checkUnitValues("renderGcUnit", environment);
   return renderTemplate(readTemplate("mlflow-gc.service"), {
-    ENVIRONMENT: environment.map((e) => `Environment=${e}`).join("\n"),
+    ENVIRONMENT: environmentLines("renderGcUnit", gcUnitEnvironment(options)),
     HARDENING: hardening(),
   }, { name: "mlflow-gc.service", quote: false });
 }
