@@ -42,7 +42,9 @@ export const UV_VERSION = "0.12.5";
  * The SQLAlchemy dialect and driver in every database URI. Since SQLAlchemy 2.1 a bare
  * `postgresql://` means psycopg 3, no longer psycopg2 (docs.sqlalchemy.org/en/21/changelog/
  * migration_21.html, "Default PostgreSQL driver changed to psycopg"), and MLflow allows any
- * `sqlalchemy<3`: naming the driver keeps the URI and the installed driver in step.
+ * `sqlalchemy<3`: naming the driver keeps the URI and the installed driver in step. The VM's
+ * startup script is rendered with it; the Cloud Run launcher (templates/cloud-run-launcher.py,
+ * run as it is, not rendered) writes the same driver itself.
  */
 export const DATABASE_DRIVER = "postgresql+psycopg2";
 

@@ -6,8 +6,8 @@ import { readTemplate, renderTemplate, escapeTerraformTemplate } from "./templat
 import { DEFAULT_GC_OLDER_THAN, DEFAULT_GC_SCHEDULE } from "./operations";
 import { toOnCalendar } from "./schedule";
 import {
-  DEFAULT_DEPENDENCY_CUTOFF, MlflowPermission, ServerEndpoint, UV_VERSION, allowedHosts, corsOrigins, pythonRequirements,
-  gcEnvironment, serverEnvironment,
+  DATABASE_DRIVER, DEFAULT_DEPENDENCY_CUTOFF, MlflowPermission, ServerEndpoint, UV_VERSION, allowedHosts, corsOrigins,
+  pythonRequirements, gcEnvironment, serverEnvironment,
 } from "./server-runtime";
 
 /** Everything the startup script needs to know; secrets only by their Secret Manager name. */
@@ -101,8 +101,14 @@ export const OPS_AGENT_REPO_SCRIPT_URL = "https://dl.google.com/cloudagents/add-
 /** Root-only file with the admin password the Ops Agent sends to scrape /metrics (basic auth). */
 export const OPS_AGENT_PASSWORD_FILE = "/etc/google-cloud-ops-agent/mlflow-metrics-password";
 
+/**
+ * mlflow.service's RuntimeDirectory=: systemd creates /run/<this> empty at each start of the
+ * server and removes it at each stop (systemd.exec(5), RuntimeDirectory=).
+ */
+const METRICS_RUNTIME_DIRECTORY = "mlflow-metrics";
+
 /** The directory `mlflow server --expose-prometheus` keeps its workers' metric files in (RuntimeDirectory=). */
-export const METRICS_DIR = "/run/mlflow-metrics";
+export const METRICS_DIR = `/run/${METRICS_RUNTIME_DIRECTORY}`;
 
 /**
  * The units whose journal entries the Ops Agent sends to Cloud Logging: the server, gc, Caddy
@@ -148,8 +154,8 @@ export function unitEnvironment(options: StartupScriptOptions): Record<string, s
  */
 export function renderMlflowUnit(options: StartupScriptOptions): string {
   const args = serverArguments(options);
-  const environment = Object.entries(unitEnvironment(options)).map(([k, v]) => `${k}=${v}`);
-  checkUnitValues("renderMlflowUnit", [...args, ...environment]);
+  checkUnitValues("renderMlflowUnit", args);
+  const environment = environmentLines("renderMlflowUnit", unitEnvironment(options));
   const authConfig = options.basicAuth
     ? [
         "# The basic-auth INI (root-only, admin password inside) reaches the service as a",
@@ -162,11 +168,21 @@ export function renderMlflowUnit(options: StartupScriptOptions): string {
     readTemplate("mlflow.service"),
     {
       AUTH_CONFIG: authConfig,
-      ENVIRONMENT: environment.map((e) => `Environment=${e}`).join("\n"),
+      ENVIRONMENT: environment,
+      METRICS_RUNTIME_DIRECTORY,
       SERVER_ARGS: args.join(" "),
+      HARDENING: hardening(),
     },
     { name: "mlflow.service", quote: false },
   );
+}
+
+/**
+ * The sandbox settings mlflow.service and mlflow-gc.service share: templates/hardening.conf
+ * without its leading comment lines.
+ */
+function hardening(): string {
+  return readTemplate("hardening.conf").replace(/^(#[^\n]*\n)*/, "").trimEnd();
 }
 
 /** Throws when a value cannot go into a systemd unit line unquoted. */
@@ -174,6 +190,13 @@ function checkUnitValues(unit: string, values: readonly string[]): void {
   for (const value of values) {
     if (/[\s"'\\%;]/.test(value)) throw new Error(`${unit}: ${JSON.stringify(value)} cannot go into a systemd unit line`);
   }
+}
+
+/** A unit's `Environment=KEY=value` lines, each `KEY=value` checked by checkUnitValues. */
+function environmentLines(unit: string, environment: Readonly<Record<string, string>>): string {
+  const assignments = Object.entries(environment).map(([k, v]) => `${k}=${v}`);
+  checkUnitValues(unit, assignments);
+  return assignments.map((a) => `Environment=${a}`).join("\n");
 }
 
 /** The environment of mlflow-gc.service (no secrets: the database URI comes from mlflow.env). */
@@ -188,10 +211,10 @@ export function gcUnitEnvironment(options: StartupScriptOptions): Record<string,
 
 /** mlflow-gc.service: one run of templates/mlflow-gc.py as the mlflow user. */
 export function renderGcUnit(options: StartupScriptOptions): string {
-  const environment = Object.entries(gcUnitEnvironment(options)).map(([k, v]) => `${k}=${v}`);
-  checkUnitValues("renderGcUnit", environment);
-  return renderTemplate(readTemplate("mlflow-gc.service"), { ENVIRONMENT: environment.map((e) => `Environment=${e}`).join("\n") },
-    { name: "mlflow-gc.service", quote: false });
+  return renderTemplate(readTemplate("mlflow-gc.service"), {
+    ENVIRONMENT: environmentLines("renderGcUnit", gcUnitEnvironment(options)),
+    HARDENING: hardening(),
+  }, { name: "mlflow-gc.service", quote: false });
 }
 
 /** mlflow-gc.timer: the gc schedule as a systemd calendar event (UTC). */
@@ -261,6 +284,9 @@ export function renderStartupScript(options: StartupScriptOptions): string {
       PYTHON_REQUIREMENTS: pythonRequirements(options),
       DEPENDENCY_CUTOFF: options.dependencyCutoff ?? DEFAULT_DEPENDENCY_CUTOFF,
       UV_VERSION,
+      // In the URI's double-quoted string, not a setting of its own: a bare word
+      // (dialect+driver), which shellQuote leaves unquoted.
+      DATABASE_DRIVER,
       DB_HOST: options.databaseHost,
       DB_PORT: options.databasePort,
       DB_NAME: options.databaseName,

@@ -35,6 +35,7 @@ def main():
     ca_file = os.path.join(CONFIG_DIR, "cloudsql-server-ca.pem")
     write(ca_file, env["DB_CA_CERT"] + "\n", 0o644)
     quote = lambda s: urllib.parse.quote(s, safe="")  # noqa: E731
+    # The driver is DATABASE_DRIVER of lib/server-runtime.ts (this file is not rendered: keep them in step).
     uri = (
         f"postgresql+psycopg2://{quote(env['DB_USER'])}:{quote(env.pop('DB_PASSWORD'))}@{env['DB_HOST']}:{env['DB_PORT']}"
         f"/{env['DB_NAME']}?sslmode=verify-ca&sslrootcert={ca_file}&connect_timeout=10"

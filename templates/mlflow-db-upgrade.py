@@ -69,20 +69,17 @@ def table_names(engine):
 
 def tracking_state(engine):
     """"empty", "current", "behind" or "unknown" (newer than this MLflow), and the revisions."""
-    from mlflow.store.db.utils import _get_latest_schema_revision, _get_schema_version
+    from alembic.script import ScriptDirectory
+    from mlflow.store.db.utils import _get_alembic_config, _get_schema_version
 
     # As mlflow.store.db.utils._is_empty_database: alembic's own tables do not count.
     if all(t.startswith("alembic_") for t in table_names(engine)):
         return "empty", None, None
-    current, head = _get_schema_version(engine), _get_latest_schema_revision()
-    return compare(current, head, tracking_script_directory()), current, head
-
-
-def tracking_script_directory():
-    from alembic.script import ScriptDirectory
-    from mlflow.store.db.utils import _get_alembic_config
-
-    return ScriptDirectory.from_config(_get_alembic_config(URI))
+    # Loaded once for the head and for compare, as in auth_state. get_current_head fails on
+    # several heads, as mlflow.store.db.utils._get_latest_schema_revision does.
+    script = ScriptDirectory.from_config(_get_alembic_config(URI))
+    current, head = _get_schema_version(engine), script.get_current_head()
+    return compare(current, head, script), current, head
 
 
 def auth_state(engine):
@@ -213,13 +210,14 @@ def main():
     log(f"tracking schema: {tracking}" + (f" ({current} -> {head})" if tracking == "behind" else ""))
     if auth:
         log(f"auth schema: {auth[0]}" + (f" ({auth[1]} -> {auth[2]})" if auth[0] == "behind" else ""))
-    unknown = [part for part, state in (("tracking", tracking), ("auth", auth and auth[0])) if state == "unknown"]
+    states = (("tracking", tracking), ("auth", auth and auth[0]))
+    unknown = [part for part, state in states if state == "unknown"]
     if unknown:
         log(f"ERROR: the {' and '.join(unknown)} schema was written by a newer MLflow than this one; "
             "downgrades are not supported: deploy that version (or restore a backup)")
         sys.exit(3)
 
-    behind = [part for part, state in (("tracking", tracking), ("auth", auth and auth[0])) if state == "behind"]
+    behind = [part for part, state in states if state == "behind"]
     if behind:
         if BACKUP_INSTANCE:
             try:

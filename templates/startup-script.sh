@@ -130,13 +130,15 @@ retry() {
 }
 
 CONFIG_CHANGED=0
-# write_file PATH MODE CONTENT: replaces PATH atomically with CONTENT (plus a newline), only
-# if it differs, and then sets CONFIG_CHANGED=1. CONTENT is an argument, not standard input:
-# a `... | write_file` pipeline would run it in a subshell and lose CONFIG_CHANGED. printf
-# is a builtin, so a secret in CONTENT never shows on a command line. New files start as
-# 0600 (mktemp), so a secret is never readable by others, not even for a moment.
+# write_file PATH MODE CONTENT [FLAG]: replaces PATH atomically with CONTENT (plus a newline),
+# only if it differs, and then sets the variable named FLAG to 1: CONFIG_CHANGED (restart the
+# server) by default; another name for a file the server does not read, or '' for none.
+# CONTENT is an argument, not standard input: a `... | write_file` pipeline would run it in a
+# subshell and lose the flag. printf is a builtin, so a secret in CONTENT never shows on a
+# command line. New files start as 0600 (mktemp), so a secret is never readable by others,
+# not even for a moment.
 write_file() {
-  local path=$1 mode=$2 content=$3 tmp
+  local path=$1 mode=$2 content=$3 flag=${4-CONFIG_CHANGED} tmp
   tmp=$(mktemp "$path.XXXXXX")
   printf '%s\n' "$content" >"$tmp"
   chmod "$mode" "$tmp"
@@ -145,7 +147,7 @@ write_file() {
     return 0
   fi
   mv -f "$tmp" "$path"
-  CONFIG_CHANGED=1
+  if [[ -n $flag ]]; then printf -v "$flag" 1; fi
   log "wrote $path"
 }
 
@@ -160,11 +162,9 @@ add_caddy_repository() {
     chmod 0644 "$CADDY_KEY_FILE.tmp"
     mv -f "$CADDY_KEY_FILE.tmp" "$CADDY_KEY_FILE"
   fi
-  local before=$CONFIG_CHANGED
-  write_file "$CADDY_SOURCES_FILE" 0644 "deb [signed-by=$CADDY_KEY_FILE] $CADDY_REPO_URL/deb/debian any-version main"
-  write_file "$CADDY_PREFERENCES_FILE" 0644 "Package: caddy"$'\n'"Pin: version $CADDY_SERIES.*"$'\n'"Pin-Priority: 1001"
   # Repository files are not MLflow configuration: they must not restart the server.
-  CONFIG_CHANGED=$before
+  write_file "$CADDY_SOURCES_FILE" 0644 "deb [signed-by=$CADDY_KEY_FILE] $CADDY_REPO_URL/deb/debian any-version main" ''
+  write_file "$CADDY_PREFERENCES_FILE" 0644 "Package: caddy"$'\n'"Pin: version $CADDY_SERIES.*"$'\n'"Pin-Priority: 1001" ''
 }
 
 install_os_packages() {
@@ -330,9 +330,8 @@ mount_caddy_data() {
   local entry="UUID=$uuid $CADDY_DATA_DIR ext4 discard,defaults,nofail 0 2" fstab
   fstab=$(grep -v "[[:space:]]${CADDY_DATA_DIR}[[:space:]]" /etc/fstab || true)
   if ! grep -qxF "$entry" /etc/fstab; then
-    local before=$CONFIG_CHANGED
-    write_file /etc/fstab 0644 "${fstab:+$fstab$'\n'}$entry"
-    CONFIG_CHANGED=$before
+    # Not MLflow configuration: no server restart.
+    write_file /etc/fstab 0644 "${fstab:+$fstab$'\n'}$entry" ''
   fi
   if ! mountpoint -q "$CADDY_DATA_DIR"; then
     mount "$CADDY_DATA_DIR" || die "cannot mount $device at $CADDY_DATA_DIR"
@@ -402,19 +401,16 @@ install_ops_agent() {
 # failure here never stops the server: it is logged, and the missing metrics raise the
 # health alert.
 configure_ops_agent() {
-  local admin_password=$1 before=$CONFIG_CHANGED changed
+  local admin_password=$1 changed=0
   install_ops_agent || return 1
-  CONFIG_CHANGED=0
   install -d -m 0755 "$(dirname "$OPS_AGENT_CONFIG_FILE")"
+  # The agent's files are not MLflow's configuration: they restart the agent, not the server.
   if [[ $BASIC_AUTH == true ]]; then
-    write_file "$OPS_AGENT_PASSWORD_FILE" 0600 "$admin_password"
+    write_file "$OPS_AGENT_PASSWORD_FILE" 0600 "$admin_password" changed
   elif [[ -f $OPS_AGENT_PASSWORD_FILE ]]; then
     rm -f "$OPS_AGENT_PASSWORD_FILE"
   fi
-  write_file "$OPS_AGENT_CONFIG_FILE" 0644 "$OPS_AGENT_CONFIG"
-  changed=$CONFIG_CHANGED
-  # The agent's files are not MLflow's configuration: they must not restart the server.
-  CONFIG_CHANGED=$before
+  write_file "$OPS_AGENT_CONFIG_FILE" 0644 "$OPS_AGENT_CONFIG" changed
   if ((changed || OPS_AGENT_INSTALLED)); then
     log "restarting the Ops Agent with the MLflow configuration"
     systemctl restart google-cloud-ops-agent || return 1
@@ -446,7 +442,7 @@ main() {
   # The driver is named (SQLAlchemy 2.1 maps a bare postgresql URI to psycopg 3), and libpq
   # checks the server's certificate against the instance's CA (verify-ca; the certificate
   # names the instance, not the private IP, so not verify-full).
-  backend_uri="postgresql+psycopg2://$(printf '%s' "$DB_USER" | url_encode):$(printf '%s' "$db_password" | url_encode)@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=verify-ca&sslrootcert=$DB_CA_FILE&connect_timeout=10"
+  backend_uri="{{DATABASE_DRIVER}}://$(printf '%s' "$DB_USER" | url_encode):$(printf '%s' "$db_password" | url_encode)@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=verify-ca&sslrootcert=$DB_CA_FILE&connect_timeout=10"
 
   local env_file="MLFLOW_BACKEND_STORE_URI='$backend_uri'"
   if [[ $BASIC_AUTH == true ]]; then

@@ -11,7 +11,7 @@ export const sqlSsl: MlflowRule = {
   level: "error",
   title: "Cloud SQL accepts only encrypted connections",
   why: "With ALLOW_UNENCRYPTED_AND_ENCRYPTED (Cloud SQL's default) a client that does not ask for TLS sends the database password and MLflow's data in clear inside the VPC.",
-  howToFix: 'Set settings.ip_configuration.ssl_mode = "ENCRYPTED_ONLY" (MlflowDatabase does; the server connects with sslmode=require) or "TRUSTED_CLIENT_CERTIFICATE_REQUIRED".',
+  howToFix: 'Set settings.ip_configuration.ssl_mode = "ENCRYPTED_ONLY" (MlflowDatabase does; the server connects with sslmode=verify-ca) or "TRUSTED_CLIENT_CERTIFICATE_REQUIRED".',
   resourceTypes: ["google_sql_database_instance"],
   check(resource) {
     const mode = at(resource.config, "settings.ip_configuration.ssl_mode");
