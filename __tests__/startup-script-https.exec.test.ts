@@ -45,6 +45,9 @@ describeVm("the fakes themselves", () => {
     // Added after the last update: apt does not know it yet.
     expect(await run(`apt-get update -q >/dev/null; ${repo.replace("KEY", KEY_FILE)}; ${install}`)).toBe("2.6.2");
     expect(await run(`${repo.replace("KEY", KEY_FILE)}; apt-get update -q >/dev/null; ${install}`)).toMatch(/^v2\.11\.4 h1:/);
+    // Installed (Debian's), then a newer candidate: `install` upgrades it (apt-get(8), "install").
+    expect(await run(`apt-get update -q >/dev/null; ${install}; ${repo.replace("KEY", KEY_FILE)}; apt-get update -q >/dev/null; ${install}`))
+      .toMatch(/^2\.6\.2\nv2\.11\.4 h1:/);
     // An armored key in a .gpg file is not a keyring apt reads: the repository is unsigned.
     expect(await run(`${repo.replace("KEY", "/etc/apt/keyrings/caddy.gpg")}; cp ${KEY_FILE} /etc/apt/keyrings/caddy.gpg; apt-get update -q; echo rc=$?`))
       .toMatch(/E: The repository 'https:\/\/dl\.cloudsmith\.io\/public\/caddy\/stable\/deb\/debian any-version InRelease' is not signed\.\s+rc=100$/);

@@ -89,7 +89,7 @@ describeVm("the fakes themselves", () => {
     vm.control("uploaded-after", "mlflow 3.18.0 2026-12-01T09:00:00Z\n");
     const setup = await vm.sh([
       "apt-get install -y python3-venv >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y python3-venv >/dev/null; }",
-      `python3 -m venv /opt/uvtest && /opt/uvtest/bin/pip install --quiet uv==${UV_VERSION} && python3 -m venv /opt/target`,
+      `python3 -m venv /opt/uvtest && /opt/uvtest/bin/pip install --quiet uv==${UV_VERSION} && python3 -m venv /opt/target && python3 -m venv /opt/target2`,
     ].join("\n"));
     expect(setup.code).toBe(0);
     const uv = async (args: string): Promise<string> => (await vm.sh(`/opt/uvtest/bin/uv pip install ${args} 2>&1; echo "rc=$?"`)).output.trim();
@@ -99,8 +99,13 @@ describeVm("the fakes themselves", () => {
     expect(await uv(`--quiet ${py} --exclude-newer "last tuesday" psycopg2-binary==2.9.13`)).toMatch(/invalid value 'last tuesday' for '--exclude-newer[\s\S]*rc=2$/);
     expect(await uv(`--quiet --exclude-newer 2026-11-28T00:00:00Z psycopg2-binary==2.9.13`)).toMatch(/No virtual environment found[\s\S]*rc=2$/);
     expect(await uv(`--quiet ${py} --exclude-newer 2026-11-28T00:00:00Z mlflow==3.18.0`)).toMatch(
-      /No solution found[\s\S]*there is no version of mlflow==3\.18\.0[\s\S]*hint: `mlflow` was filtered by `exclude-newer` to only include packages uploaded before 2026-11-28T00:00:00Z\s+rc=1$/);
-    // A cutoff after the upload (RFC 3339 with an offset, or a plain date) resolves it.
+      /No solution found[\s\S]*there is no version of mlflow==3\.18\.0[\s\S]*hint: `mlflow` was filtered by `exclude-newer` to only include packages uploaded before 2026-11-28T00:00:00Z\. The requested version, v3\.18\.0, was published at 2026-12-01T09:00:00Z\.[^\n]*\s+rc=1$/);
+    // A file uploaded at the cutoff itself is excluded; a plain date means the end of that day
+    // (the VM's time zone is UTC), so a release of the day before is excluded.
+    expect(await uv(`--quiet ${py} --exclude-newer 2026-12-01T09:00:00Z mlflow==3.18.0`)).toMatch(/No solution found[\s\S]*rc=1$/);
+    expect(await uv(`--quiet ${py} --exclude-newer 2026-11-30 mlflow==3.18.0`)).toMatch(/uploaded before 2026-12-01T00:00:00Z\.[\s\S]*rc=1$/);
+    // A cutoff after the upload (RFC 3339 with an offset, or a plain date: that whole day) resolves it.
+    expect(await uv(`-q -n -p /opt/target2/bin/python --exclude-newer 2026-12-01 mlflow==3.18.0`)).toBe("rc=0");
     expect(await uv(`-q -n -p /opt/target/bin/python --exclude-newer 2026-12-02T00:00:00+01:00 mlflow==3.18.0 psycopg2-binary==2.9.13`)).toBe("rc=0");
     const site = "/opt/target/lib/python3.11/site-packages";
     expect(vm.read(`${site}/fake-installed.txt`)).toBe("mlflow==3.18.0\npsycopg2-binary==2.9.13\n");

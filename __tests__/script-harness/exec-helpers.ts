@@ -268,8 +268,18 @@ export async function expectServing(t: TestVm, opts: StartupScriptOptions, versi
     expect(db.revision("alembic_version_auth")).toBe(AUTH_HEAD[version]);
     expect(db.query(`SELECT username, is_admin FROM users`)).toBe(`${opts.adminUsername ?? "admin"}\tt`);
   }
-  const health = await vm.sh(`curl -fsS http://127.0.0.1:${opts.port}/health && echo && curl -fsS http://127.0.0.1:${opts.port}/version`);
+  // /health is open; /version needs credentials with basic auth (as every path but /health and
+  // static files: mlflow/server/auth/__init__.py), given as a client would, here in a curl
+  // config on standard input (not on the command line, which the fake curl records).
+  const credentials = opts.basicAuth ? curlConfigString(`${opts.adminUsername ?? "admin"}:${SECRETS[opts.adminPasswordSecret!]}`) : "";
+  const health = await vm.sh(`curl -fsS http://127.0.0.1:${opts.port}/health && echo && curl -fsS --config - http://127.0.0.1:${opts.port}/version <<'EOF'\n` +
+    `${credentials ? `user = ${credentials}\n` : ""}EOF`);
   expect(health.output).toBe(`OK\n${version}`);
+}
+
+/** TEXT as a double-quoted string of a curl config file (curl(1), -K: \\ and \" escaped). */
+function curlConfigString(text: string): string {
+  return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
 /** No secret value (raw, URL-encoded, %-escaped or base64) and no token in any log or output. */

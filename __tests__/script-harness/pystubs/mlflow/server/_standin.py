@@ -10,8 +10,9 @@ _run_server), with the process and connection structure of the real one:
     engine, auth migrations when needed, the admin user); its tracking, registry and job
     stores open their engines when first used. Every engine has the pool the
     MLFLOW_SQLALCHEMYSTORE_* variables give (mlflow/store/db/utils.py).
-Workers answer GET /health ("OK") and GET /version on 127.0.0.1:<--port>, whatever --host
-says (tests send traffic to loopback only). While the control file saturate-pools exists,
+Workers answer GET /health ("OK") and GET /version (with basic auth, only with credentials)
+on 127.0.0.1:<--port>, whatever --host says (tests send traffic to loopback only; see
+_standin_worker.py). While the control file saturate-pools exists,
 every worker opens every engine it would have and checks out as many connections as each
 pool allows (the worst case lib/connection-budget.ts counts), tries one more (SQLAlchemy's
 QueuePool blocks it), and records what it got; it lets them go when the file goes.

@@ -2,9 +2,14 @@
 Arguments: the listening socket's and the readiness pipe's file descriptors.
 
 What it answers:
-  GET /health ("OK") and GET /version, never counted in the metrics (MLflow's exporter has
-    excluded_paths=["/health", "/version"], mlflow/server/prometheus_exporter.py) and, with
-    the basic-auth app, open to all (mlflow/server/auth/__init__.py, _UNPROTECTED_PATH_PREFIXES);
+  GET /health ("OK") and GET /version (the version), never counted in the metrics (MLflow's
+    exporter has excluded_paths=["/health", "/version"], mlflow/server/prometheus_exporter.py).
+    With the basic-auth app only /health is open to all: mlflow/server/auth/__init__.py has
+    _UNPROTECTED_PATH_PREFIXES = ("/static", "/favicon.ico", "/health") and _before_request()
+    answers 401 to any other path without valid credentials (mlflow/mlflow master, e.g. the
+    stored version at commit 000d336a1aa8c48094d37b6e6a6a7f9447b8538d, which also lists
+    (SERVER_VERSION, "GET") among the routes any signed-in user may read); so /version needs
+    credentials, like every protected path below;
   GET /metrics, when prometheus_multiproc_dir is set (--expose-prometheus): every process
     counts the requests it served in a file of its own in that directory (from its start:
     the exporter sets its info metric when the app is set up) and /metrics adds
@@ -95,11 +100,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             count(self.command, status)
 
     def do_GET(self):
-        if self.path in ("/health", "/version"):
-            return self.answer(200, "OK" if self.path == "/health" else mlflow_version(), tracked=False)
+        # /health and /version are excluded from the metrics whatever the answer.
+        tracked = self.path not in ("/health", "/version")
+        if self.path == "/health":
+            return self.answer(200, "OK", tracked=False)
         if APP == "basic-auth" and not authenticated(self.headers.get("Authorization")):
             return self.answer(401, "You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html"
-                               "#authenticating-to-mlflow on how to authenticate.", [("WWW-Authenticate", 'Basic realm="mlflow"')])
+                               "#authenticating-to-mlflow on how to authenticate.", [("WWW-Authenticate", 'Basic realm="mlflow"')],
+                               tracked=tracked)
+        if self.path == "/version":
+            return self.answer(200, mlflow_version(), tracked=False)
         if self.path == "/metrics" and METRICS_DIR is not None:
             return self.answer(200, metrics_text(), tracked=False)
         self.answer(404, "Not Found")
