@@ -152,7 +152,9 @@ describe("the startup script runs gc and the Ops Agent", () => {
     expect(main.indexOf("systemctl daemon-reload")).toBeLessThan(main.indexOf("systemctl enable mlflow-gc.timer"));
     expect(main).toContain("if ((gc_changed)); then\n    systemctl restart mlflow-gc.timer\n  else\n    systemctl start mlflow-gc.timer");
     // A new MLflow version: a running gc of the old one is stopped before the migration.
-    expect(main.indexOf("if ((VENV_CHANGED)); then systemctl stop mlflow-gc.service; fi")).toBeLessThan(main.indexOf("systemctl stop mlflow.service"));
+    const stopGc = "if ((VENV_CHANGED)); then\n      systemctl stop mlflow-gc.timer\n      systemctl stop mlflow-gc.service\n    fi";
+    expect(main).toContain(stopGc);
+    expect(main.indexOf(stopGc)).toBeLessThan(main.indexOf("systemctl stop mlflow.service"));
   });
   test("the Ops Agent: pinned, from Google's repository script over HTTPS, with retries", () => {
     expect(scriptValue(script, "OPS_AGENT_VERSION")).toBe(OPS_AGENT_VERSION);

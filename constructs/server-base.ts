@@ -367,7 +367,11 @@ export abstract class MlflowServerBase extends Construct implements IMlflowServe
   }
 }
 
-/** A cutoff as uv reads it: a date alone means midnight UTC (uv would read it in local time). */
+/**
+ * A cutoff as uv reads it: a date alone means its midnight UTC, passed as that instant (uv
+ * 0.12.5 would read a bare date as the END of that day in local time: astral-sh/uv
+ * crates/uv-distribution-types/src/exclude_newer.rs).
+ */
 export function normalizeCutoff(cutoff: string): string {
   return /^\d{4}-\d{2}-\d{2}$/.test(cutoff) ? `${cutoff}T00:00:00Z` : cutoff;
 }
