@@ -109,12 +109,41 @@ describeVm("public with a domain: Caddy in front of MLflow, its certificates on 
     for (const cmd of ["mkfs.ext4", "mount", "apt-get"]) expect(byScript(calls, cmd)).toEqual([]);
     expect(byScript(calls, "mountpoint")).toEqual([["-q", "/var/lib/caddy"]]);
     expect(vm.read(CADDYFILE)).toBe(caddyfile);
-    expect(byScript(calls, "systemctl").filter((argv) => argv.includes("caddy.service"))).toEqual([["enable", "caddy.service"], ["start", "caddy.service"]]);
+    // Then it must stay active for CADDY_SETTLE_SECONDS (one check a second).
+    expect(byScript(calls, "systemctl").filter((argv) => argv.includes("caddy.service"))).toEqual([
+      ["enable", "caddy.service"], ["start", "caddy.service"], ...Array(5).fill(["is-active", "--quiet", "caddy.service"]),
+    ]);
     // Started once, by systemd at boot (the unit is enabled); the script's start is a no-op.
     expect(caddyRuns(calls)).toEqual([["run", "--environ", "--config", CADDYFILE]]);
     expect(certificates(calls)).toEqual([["mlflow.example.com", "loaded"]]);
     expect(fs.readFileSync(disk.file(CERTIFICATE), "utf8")).toBe(certificate);
     expectNoSecretInLogs(vm);
+  });
+
+  test("Caddy cannot load its configuration (a port in use: Caddy 2.11.3+ reports readiness, then exits 1): MLflow and the Ops Agent are still set up, then the script fails naming Caddy; the next run starts it", async () => {
+    const opts = options(HTTPS);
+    const t = await bootedVm({ disks: { "caddy-data": newDisk() } });
+    const { vm } = t;
+    vm.control("caddy-load-fails", true);
+    // A slower clock than the default: Caddy's exit must land within the settle checks here
+    // too, as it does within milliseconds on a VM.
+    vm.control("clock-speedup", "10");
+    const result = await runScript(vm, opts, 3);
+    expect(byScript(vm.calls(), "systemctl")).toEqual(expect.arrayContaining([["restart", "caddy.service"]]));
+    expect(result.output).toContain("mlflow-startup: ERROR: caddy.service is not running, so https://mlflow.example.com is down (see: journalctl -u caddy.service)");
+    expect(result.output).not.toContain("WARNING: the Ops Agent");
+    expect(result.output).toContain("mlflow-startup: MLflow is healthy on port");
+    expect(result.output).toContain("mlflow-startup: ERROR: MLflow is healthy on 127.0.0.1, but Caddy does not serve https://mlflow.example.com (see: journalctl -u caddy.service)");
+    expect(result.output).not.toContain("mlflow-startup: done");
+    expect((await vm.sh("systemctl is-active caddy.service")).output.trim()).toBe("failed");
+    await expectServing(t, opts, opts.mlflowVersion);
+
+    vm.control("caddy-load-fails", false);
+    const mark = vm.calls().length;
+    const again = await runScript(vm, opts);
+    expect(again.output).toContain("mlflow-startup: done");
+    expect(byScript(vm.calls().slice(mark), "systemctl")).toEqual(expect.arrayContaining([["start", "caddy.service"]]));
+    expect((await vm.sh("systemctl is-active caddy.service")).output.trim()).toBe("active");
   });
 
   test("a replaced VM (new boot disk, same persistent disk and database) does not format the disk and keeps the certificate", async () => {

@@ -92,6 +92,8 @@ readonly INSTALL_ATTEMPTS=7 INSTALL_RETRY_SECONDS=10
 readonly HEALTH_ATTEMPTS=120 HEALTH_RETRY_SECONDS=5
 # A new persistent disk shows up under /dev/disk/by-id once udev has seen it.
 readonly DEVICE_ATTEMPTS=30 DEVICE_RETRY_SECONDS=2
+# Seconds caddy.service must stay active after its start for Caddy to count as serving.
+readonly CADDY_SETTLE_SECONDS=5
 
 log() { echo "mlflow-startup: $*"; }
 die() {
@@ -340,7 +342,10 @@ mount_caddy_data() {
 }
 
 # HTTPS in front of MLflow (public mode with a domain). The caddy package runs caddy.service
-# as the user caddy with /etc/caddy/Caddyfile and its data in /var/lib/caddy.
+# as the user caddy with /etc/caddy/Caddyfile and its data in /var/lib/caddy. A Caddy that
+# does not serve is reported (CADDY_FAILED=1) rather than fatal here: the rest of the boot
+# (the Ops Agent, MLflow's health) still runs, and main exits non-zero at the end.
+CADDY_FAILED=0
 configure_caddy() {
   local changed=0 version
   version=$(caddy version 2>/dev/null | awk '{print $1}')
@@ -355,11 +360,24 @@ configure_caddy() {
   printf '%s\n' "$CADDYFILE" | cmp -s - /etc/caddy/Caddyfile 2>/dev/null || changed=1
   write_file /etc/caddy/Caddyfile 0644 "$CADDYFILE"
   systemctl enable caddy.service
+  local started=1 second
   if ((changed)); then
     log "Caddy configuration changed: restarting caddy.service for https://$DOMAIN"
-    systemctl restart caddy.service
+    systemctl restart caddy.service || started=0
   else
-    systemctl start caddy.service
+    systemctl start caddy.service || started=0
+  fi
+  # caddy.service is Type=notify, so a failed start (a Caddyfile Caddy cannot adapt) fails
+  # systemctl. But since Caddy 2.11.3, when loading the adapted configuration fails (a port
+  # in use, unreadable storage), Caddy reports readiness and then exits 1 (caddyserver/caddy
+  # PR #7597, caddy.go Load()), so systemctl succeeds: the unit must also stay active.
+  for ((second = 1; started && second <= CADDY_SETTLE_SECONDS; second++)); do
+    sleep 1
+    systemctl is-active --quiet caddy.service || started=0
+  done
+  if ((!started)); then
+    log "ERROR: caddy.service is not running, so https://$DOMAIN is down (see: journalctl -u caddy.service)"
+    CADDY_FAILED=1
   fi
 }
 
@@ -506,6 +524,10 @@ main() {
     if curl -fs -o /dev/null --max-time 5 "http://127.0.0.1:$MLFLOW_PORT/health"; then
       log "MLflow is healthy on port $MLFLOW_PORT"
       remove_old_venvs
+      if ((CADDY_FAILED)); then
+        log "ERROR: MLflow is healthy on 127.0.0.1, but Caddy does not serve https://$DOMAIN (see: journalctl -u caddy.service)"
+        exit 3
+      fi
       log "done"
       return 0
     fi
