@@ -81,6 +81,7 @@ export interface StartupScriptOptions {
   readonly enableJobExecution?: boolean;
   /** SQLAlchemy pool size per engine (planConnections chooses it). @default 2 */
   readonly poolSize?: number;
+  // MLflow ignores 0: `if pool_max_overflow:` (mlflow/store/db/utils.py create_sqlalchemy_engine).
   /** SQLAlchemy overflow per engine (at least 1: MLflow ignores 0). @default 2 */
   readonly maxOverflow?: number;
   /** When `mlflow gc` runs: a cron expression in UTC (lib/schedule.ts). @default "0 4 * * *" */

@@ -4,7 +4,7 @@ runs it once per change, before the new revision serves.
 
 Written by cdktf-mlflow-gcp (from templates/mlflow-db-upgrade.py). What it decides, for
 the tracking tables (version table alembic_version) and, with basic auth, the auth tables
-(alembic_version_auth, MLflow >= 3.6):
+(alembic_version_auth, MLflow >= 3.6: mlflow/server/auth/db/migrations/env.py):
   - an empty database: create the schema (nothing to lose, so no backup);
   - a schema at the installed MLflow's head: nothing (no backup, no migration);
   - a schema behind it: take an on-demand Cloud SQL backup and wait for it, then migrate.
@@ -95,7 +95,8 @@ def auth_state(engine):
         current = context.get_current_revision()
     head = script.get_current_head()
     if current is None:
-        # Auth tables from before MLflow 3.6, without a version table: MLflow stamps them.
+        # Auth tables from before MLflow 3.6, without a version table: MLflow stamps them at its
+        # initial revision (mlflow/server/auth/db/utils.py _stamp_legacy_database).
         return "behind", None, head
     return compare(current, head, script), current, head
 
@@ -136,7 +137,11 @@ def access_token():
 
 
 def backup(reason):
-    """Takes an on-demand backup (Cloud SQL Admin API backupRuns.insert) and waits for it."""
+    """Takes an on-demand backup (Cloud SQL Admin API backupRuns.insert) and waits for it.
+
+    POST v1/projects/P/instances/I/backupRuns, then operations.get v1/projects/P/operations/N
+    (googleapis google/cloud/sql/v1 cloud_sql_backup_runs.proto, cloud_sql_operations.proto).
+    """
     project, _, instance = BACKUP_INSTANCE.partition("/")
     log(f"backing up Cloud SQL instance {instance} before migrating ({reason})")
     operation = api(

@@ -63,13 +63,15 @@ readonly GC_FILE=$MLFLOW_HOME/bin/mlflow-gc.py
 readonly GC_UNIT_FILE=/etc/systemd/system/mlflow-gc.service
 readonly GC_TIMER_FILE=/etc/systemd/system/mlflow-gc.timer
 readonly OPS_AGENT_CONFIG_FILE=/etc/google-cloud-ops-agent/config.yaml
-# Where Google's repository script writes the agent's apt source (add-google-cloud-ops-agent-repo.sh).
+# Where Google's repository script writes the agent's apt source (add-google-cloud-ops-agent-repo.sh,
+# handle_debian add_repo).
 readonly OPS_AGENT_SOURCES_FILE=/etc/apt/sources.list.d/google-cloud-ops-agent.list
 readonly CADDY_DATA_DIR=/var/lib/caddy
 readonly METADATA_URL=http://metadata.google.internal/computeMetadata/v1
 readonly SECRET_MANAGER_URL=https://secretmanager.googleapis.com/v1
 # Caddy's own apt repository (caddyserver.com/docs/install, "Debian, Ubuntu, Raspbian"):
-# Debian 12's caddy is 2.6.2, built with Go 1.19, older than the HTTP/2 rapid-reset fixes.
+# Debian 12's caddy is 2.6.2, built with Go 1.19, older than the HTTP/2 rapid-reset fixes
+# (bookworm caddy 2.6.2-5: Built-Using golang-1.19 (= 1.19.8-2)).
 # The key is kept ASCII-armored (apt reads a .asc signed-by file; no gpg needed), and apt
 # prefers this repository's 2.11 series over Debian's package (apt_preferences(5)).
 readonly CADDY_REPO_URL=https://dl.cloudsmith.io/public/caddy/stable
@@ -80,9 +82,11 @@ readonly CADDY_SERIES=2.11
 OS_PACKAGES=(python3-venv curl ca-certificates)
 if [[ -n $DOMAIN ]]; then OS_PACKAGES+=(caddy); fi
 readonly OS_PACKAGES
-# Compute Engine runs this script once per boot and never retries it, so every step that
-# needs the network retries on its own: at first boot Cloud NAT, the package mirrors and a
-# new service account's IAM grants (up to about 7 minutes) may not be ready yet.
+# Compute Engine runs this script once per boot and never retries it (guest-agent
+# google_metadata_script_runner logs a failure and moves on), so every step that needs the
+# network retries on its own: at first boot Cloud NAT, the package mirrors and a new service
+# account's IAM grants (usually 2 minutes, at times 7 or more:
+# cloud.google.com/iam/docs/access-change-propagation) may not be ready yet.
 # Attempts, first delay in seconds (it doubles up to 60): about 9 minutes for secrets,
 # 5 for apt and the Python packages.
 readonly SECRET_ATTEMPTS=12 SECRET_RETRY_SECONDS=10
@@ -90,7 +94,8 @@ readonly INSTALL_ATTEMPTS=7 INSTALL_RETRY_SECONDS=10
 # First boot creates the schema, and a version bump backs it up and migrates it first; wait
 # up to 10 minutes for /health here (systemd goes on retrying the unit after that).
 readonly HEALTH_ATTEMPTS=120 HEALTH_RETRY_SECONDS=5
-# A new persistent disk shows up under /dev/disk/by-id once udev has seen it.
+# A new persistent disk shows up under /dev/disk/by-id once udev has seen it (as
+# google-<device name>: GoogleCloudPlatform/guest-configs 65-gce-disk-naming.rules).
 readonly DEVICE_ATTEMPTS=30 DEVICE_RETRY_SECONDS=2
 # Seconds caddy.service must stay active after its start for Caddy to count as serving.
 readonly CADDY_SETTLE_SECONDS=5
@@ -213,6 +218,8 @@ VENV_DIR="" VENV_CHANGED=0
 # One virtualenv per pinned requirement set and cutoff (venv-<hash>), switched in by an
 # atomic symlink (switch_venv) only while the server is stopped: the running server
 # resolves its imports through the link, so it must never see the new environment.
+# `uv pip install --python <venv>/bin/python` installs into that interpreter's environment
+# (uv docs/pip/environments.md, "Using arbitrary Python environments").
 install_mlflow() {
   local wanted hash
   wanted=$(printf '%s\n' "${PYTHON_REQUIREMENTS[@]}" "exclude-newer $DEPENDENCY_CUTOFF" "uv $UV_VERSION")
@@ -318,6 +325,8 @@ mount_caddy_data() {
   done
   [[ -e $device ]] || die "the persistent disk for Caddy's certificates ($device) is not attached"
   rc=0
+  # blkid -p exits 2 when it detects nothing on the device (blkid(8), EXIT STATUS; util-linux
+  # misc-utils/blkid.c lowprobe_device).
   blkid -p "$device" >/dev/null 2>&1 || rc=$?
   if ((rc == 2)); then # blkid: no file system found
     log "formatting the blank disk $device for Caddy's certificates"
@@ -388,7 +397,8 @@ OPS_AGENT_INSTALLED=0
 install_ops_agent() {
   local installed script
   installed=$(dpkg-query -W -f='${Version}' google-cloud-ops-agent 2>/dev/null || true)
-  # Debian package versions carry a suffix after the upstream version (2.70.0~debian12).
+  # Debian package versions carry a suffix after the upstream version (2.70.0~debian12:
+  # ops-agent pkg/deb/build.sh, $PKG_VERSION~<distro><release>).
   case $installed in
     "$OPS_AGENT_VERSION" | "$OPS_AGENT_VERSION"[!0-9]*) return 0 ;;
   esac
