@@ -4,6 +4,7 @@
 // with `npm run test:script` (see startup-script.exec.test.ts for the harness).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
 import { renderCaddyfile, StartupScriptOptions } from "../lib";
 import {
   backupRequests, bootedVm, byScript, describeVm, expectNoSecretInLogs, expectServing, last, mode, newDisk, options, runScript,
@@ -177,6 +178,19 @@ describeVm("public with a domain: Caddy in front of MLflow, its certificates on 
     expect(result.output).toContain("mlflow-startup: ERROR: caddy 2.6.2 is installed, older than the 2.11 series of Caddy's repository");
     expect(byScript(vm.calls(), "apt-get").flat()).not.toContain("caddy");
     expect(caddyRuns(vm.calls())).toEqual([]);
+  });
+
+  test("a disk that cannot be read (blkid -p exits 2 for that too) is never formatted: the script fails naming it", async () => {
+    const disk = newDisk();
+    // A device whose reads fail: a directory where the disk's image is (reading it: EISDIR;
+    // the real blkid -p exits 2 on it, as on a device it cannot read).
+    fs.rmSync(path.join(disk.dir, "image"));
+    fs.mkdirSync(path.join(disk.dir, "image"));
+    const { vm } = await bootedVm({ disks: { "caddy-data": disk } });
+    const result = await runScript(vm, options(HTTPS), 1);
+    expect(result.output).toContain(`mlflow-startup: ERROR: cannot read the disk ${DEVICE}: not formatting it`);
+    expect(byScript(vm.calls(), "mkfs.ext4")).toEqual([]);
+    expect(byScript(vm.calls(), "blkid")).toEqual([]);
   });
 
   test("the persistent disk is not attached: the script waits for it, then fails naming it", async () => {

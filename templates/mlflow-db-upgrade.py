@@ -26,8 +26,10 @@ Environment:
                              server instances at their first start)
   GCE_METADATA_HOST          metadata server, as google-auth reads it (default
                              metadata.google.internal)
-  CLOUDSDK_API_ENDPOINT_OVERRIDES_SQL  Cloud SQL Admin API root, as gcloud reads it
-                             (default https://sqladmin.googleapis.com/)
+  CLOUDSDK_API_ENDPOINT_OVERRIDES_SQL  Cloud SQL Admin API root, a bare root only (default
+                             https://sqladmin.googleapis.com/; /v1/... is appended; unlike
+                             gcloud, a value with a version path is not supported). Set only
+                             by the fake API of the test harness.
 A failure exits non-zero: systemd retries the whole start (Restart=always); a failed
 Cloud Run job execution fails the apply.
 """

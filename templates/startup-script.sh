@@ -324,9 +324,11 @@ mount_caddy_data() {
     sleep "$DEVICE_RETRY_SECONDS"
   done
   [[ -e $device ]] || die "the persistent disk for Caddy's certificates ($device) is not attached"
+  # blkid -p exits 2 when it detects nothing on the device (blkid(8), EXIT STATUS), but also
+  # when it cannot open or read it (util-linux 2.38.1 misc-utils/blkid.c lowprobe_device):
+  # the disk must read first, so a disk that cannot be read is never formatted.
+  head -c 1048576 "$device" >/dev/null || die "cannot read the disk $device: not formatting it"
   rc=0
-  # blkid -p exits 2 when it detects nothing on the device (blkid(8), EXIT STATUS; util-linux
-  # misc-utils/blkid.c lowprobe_device).
   blkid -p "$device" >/dev/null 2>&1 || rc=$?
   if ((rc == 2)); then # blkid: no file system found
     log "formatting the blank disk $device for Caddy's certificates"
