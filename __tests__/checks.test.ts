@@ -359,6 +359,13 @@ describe("rule details", () => {
     ["mlflow as a user and a command only", "id -u mlflow || useradd mlflow\nexec mlflow server", [], true],
     ["mlflow as the user running pip", 'sudo -u mlflow /opt/venv/bin/pip install "mlflow==3.1.0"', ["==3.1.0"], true],
     ["mlflow as the user of runuser", "runuser -u mlflow -- pip install mlflow[auth]==3.18.0 psycopg2", ["==3.18.0"], true],
+    // Lines without an install verb: each way a requirement can be spelled outside one.
+    ["capitals and ~= in a list", 'deps = ["MLflow~=3.18.0", "boto3"]', ["~=3.18.0"], false],
+    ["mlflow-skinny with != and <", "mlflow-skinny!=3.0.0\nmlflow-skinny<4", ["!=3.0.0", "<4"], false],
+    ["extras alone in a heredoc", "cat > req.txt <<EOF\nmlflow[auth]\nEOF", [""], false],
+    ["PEP 508 with a local file", 'echo "mlflow @ ./dist/mlflow.whl" > req.txt', ["@ ./dist/mlflow.whl"], false],
+    ["a git URL in a list", "git+https://github.com/mlflow/mlflow.git@v3.18.0", ["@ git+https://github.com/mlflow/mlflow.git@v3.18.0"], false],
+    ["the user, the unit and the service on other lines", "chown mlflow: /opt/mlflow\nsystemctl enable mlflow.service\nmlflow server --port 5000", [], true],
   ])("requirements in a script: %s", (_name, script, specifiers, pinned) => {
     const found = mlflowRequirements(script);
     expect(found.map((r) => r.specifier)).toEqual(specifiers);
@@ -851,6 +858,8 @@ describe("MLF-MLFLOW-VERSION-PIN: unpinned sources, where the script runs mlflow
     ["an archive of a branch", "pip install https://github.com/mlflow/mlflow/archive/refs/heads/master.zip", /archive\/refs\/heads\/master\.zip/],
     ["a lower bound", "pip install 'mlflow>=3.5'", /"mlflow>=3\.5"/],
     ["a compatible release", "uv pip install 'mlflow~=3.18.0'", /~=3\.18\.0/],
+    ["mlflow-skinny with a range", "pip install 'mlflow-skinny>=3,<4' gunicorn", /"mlflow-skinny>=3,<4"/],
+    ["mlflow-skinny unpinned", "pip install mlflow-skinny", /"mlflow-skinny"/],
   ])("%s is reported", (_case, install, found) => {
     const result = check(install);
     expect(result.compliance).toBe("non-compliant");
@@ -858,6 +867,7 @@ describe("MLF-MLFLOW-VERSION-PIN: unpinned sources, where the script runs mlflow
   });
   test.each([
     ["an exact version", "pip install 'mlflow[auth]==3.18.0'"],
+    ["mlflow-skinny at an exact version", "pip install mlflow-skinny==3.18.0"],
     ["a full commit", `pip install "mlflow @ git+https://github.com/mlflow/mlflow.git@${"a".repeat(40)}"`],
     ["a release file", "pip install https://files.pythonhosted.org/packages/ab/cd/mlflow-3.18.0-py3-none-any.whl"],
     ["an archive with its hash", `pip install "https://github.com/mlflow/mlflow/archive/refs/heads/master.zip#sha256=${"0".repeat(64)}"`],

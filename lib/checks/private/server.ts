@@ -87,8 +87,11 @@ const MLFLOW_URL = /^(?:-e)?(?:(?:git|hg|svn|bzr)\+)?(?:https?|ssh|git|file):\/\
 
 /** Lines that install Python packages: pip, pip3, python -m pip, uv pip, uv add, pipx, poetry add. */
 const INSTALL_LINE = /\b(pip3?|pipx)\s+install\b|\buv\s+(pip\s+install|add)\b|\bpoetry\s+add\b/;
-const MLFLOW_PACKAGE = /^(mlflow|mlflow-skinny)(\[[^\]]*\])?(.*)$/i;
+// mlflow-skinny first: with "mlflow" first, "mlflow-skinny<4" read as mlflow with specifier "-skinny<4".
+const MLFLOW_PACKAGE = /^(mlflow-skinny|mlflow)(\[[^\]]*\])?(.*)$/i;
 const VERSION_OPERATOR = /^(===|==|~=|!=|>=|<=|>|<|@)/;
+/** What a line needs besides an install verb to hold a requirement (see mlflowRequirements). */
+const REQUIREMENT_HINT = /:\/\/|@|mlflow(?:-skinny)?[[=~!<>]/i;
 
 /**
  * Every MLflow requirement a script installs. A word with a version operator or extras
@@ -99,8 +102,12 @@ const VERSION_OPERATOR = /^(===|==|~=|!=|>=|<=|>|<|@)/;
 export function mlflowRequirements(script: string): MlflowRequirement[] {
   const found: MlflowRequirement[] = [];
   for (const line of script.split("\n")) {
-    // Every requirement (a package name or a URL) spells "mlflow"; most lines do not.
-    if (!/mlflow/i.test(line)) continue;
+    // Every requirement (a package name or a URL) spells "mlflow"; most lines do not. Of
+    // those that do (the library's own script: ~200 of ~1,200), only lines that could hold a
+    // requirement go on to the word-by-word reading below, which would find nothing in the
+    // rest: a URL needs "://", PEP 508 `mlflow @ <url>` an "@", a specifier or extras follow
+    // the name directly (words split at blanks), and a bare name counts on an install line.
+    if (!/mlflow/i.test(line) || !(REQUIREMENT_HINT.test(line) || INSTALL_LINE.test(line))) continue;
     // On an install line, a bare `mlflow` counts only after the install verb: before it,
     // it is a user (`sudo -u mlflow pip install …`), not a package.
     const verb = INSTALL_LINE.exec(line);
