@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readTemplate } from "../lib/template";
+import { GC_ERROR_MARKER } from "../constructs/operations";
 
 const FAKES = path.join(__dirname, "gc-fakes");
 const URI = "postgresql+psycopg2://mlflow:s3cret-pa55@10.91.0.3:5432/mlflow?sslmode=verify-ca";
@@ -116,5 +117,24 @@ describe("mlflow-gc.py", () => {
     expect(status).not.toBe(0);
     expect(events).toEqual([]);
     expect(output).toMatch(/MLFLOW_GC_OLDER_THAN/);
+  });
+  // The Cloud Run gc alert matches this marker in the job's log (constructs/operations.ts
+  // gcFailureFilter): every way the script fails must write it at the start of a line, and a
+  // run that succeeds must not.
+  test.each([
+    ["gc fails", { FAKE_GC: "fail" }],
+    ["the private server exits", { FAKE_SERVER: "exit" }],
+    ["the private server never answers", { FAKE_SERVER: "silent", MLFLOW_GC_SERVER_START_SECONDS: "2" }],
+    ["a setting is missing", { MLFLOW_GC_ARTIFACTS_DESTINATION: "" }],
+  ])("%s: a non-zero exit with a line starting with the alert's marker", (_case, env) => {
+    const { status, output } = runGc(env);
+    expect(status).not.toBe(0);
+    expect(output.split("\n").filter((l) => l.startsWith(GC_ERROR_MARKER))).toHaveLength(1);
+  });
+
+  test("a run that succeeds writes no marker line", () => {
+    const { status, output } = runGc();
+    expect(status).toBe(0);
+    expect(output).not.toContain(GC_ERROR_MARKER);
   });
 });

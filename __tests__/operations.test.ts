@@ -8,7 +8,10 @@ import {
   IMlflowServer, MlflowTrackingStack, MlflowTrackingStackProps, MlflowValidationError, MlflowOperations, MlflowUptimeCheckTarget,
 } from "../lib";
 import { escapeTerraformTemplate, readTemplate } from "../lib/template";
-import { BASE_PROPS, TfJson, onlyResource, resourcesOf, synthStack } from "./helpers";
+import { GC_UNIT, renderGcTimer, renderGcUnit, renderOpsAgentConfig } from "../lib/startup-script";
+import { UNIT_FAILED_MESSAGE_ID } from "../constructs/operations";
+import * as fs from "fs";
+import { BASE_PROPS, SCRIPT_OPTIONS, TfJson, onlyResource, resourcesOf, synthStack } from "./helpers";
 
 const CLOUD_RUN = { server: { kind: "cloud-run" as const } };
 const PUBLIC_PLAIN = { access: { mode: "public" as const, allowedSourceRanges: ["203.0.113.0/24"], allowPlaintextHttp: true } };
@@ -182,7 +185,7 @@ describe("alerting", () => {
   test("the VM: MLflow's health as the Ops Agent's scrape shows it, and the database; no channel by default", () => {
     const { json } = synthStack();
     const { HealthPolicy: health, DatabaseConnectionsPolicy: db } = policies(json);
-    expect(Object.keys(policies(json)).sort()).toEqual(["DatabaseConnectionsPolicy", "HealthPolicy"]);
+    expect(Object.keys(policies(json)).sort()).toEqual(["DatabaseConnectionsPolicy", "GcFailurePolicy", "HealthPolicy"]);
     expect(json.resource.google_monitoring_notification_channel).toBeUndefined();
     expect(json.resource.google_monitoring_uptime_check_config).toBeUndefined();
     expect(health).toMatchObject({ combiner: "OR", severity: "CRITICAL", notification_channels: [], display_name: "MLflow (mlflow): server health" });
@@ -239,15 +242,63 @@ describe("alerting", () => {
     ]);
     const names = channels.map(([n]) => `\${google_monitoring_notification_channel.${n}.name}`);
     const all = policies(json);
-    expect(Object.keys(all).sort()).toEqual(["DatabaseConnectionsPolicy", "HealthPolicy"]);
+    expect(Object.keys(all).sort()).toEqual(["DatabaseConnectionsPolicy", "GcFailurePolicy", "HealthPolicy"]);
     for (const p of Object.values<any>(all)) expect(p.notification_channels).toEqual(names);
   });
 
-  test("uptimeCheck: false drops health alerting, never the database alert", () => {
+  test("uptimeCheck: false drops health alerting, never the database and gc alerts", () => {
     for (const props of [{}, PUBLIC_LIMITED, CLOUD_RUN]) {
       const { json } = synthStack({ ...props, operations: { uptimeCheck: false } });
-      expect(Object.keys(policies(json))).toEqual(["DatabaseConnectionsPolicy"]);
+      expect(Object.keys(policies(json))).toEqual(["DatabaseConnectionsPolicy", "GcFailurePolicy"]);
     }
+  });
+
+  describe("a failed scheduled gc", () => {
+    // Log-match policies need a notification rate limit (provider 6.50.0 docs); one email an
+    // hour at most, an incident a day.
+    const strategy = { notification_rate_limit: { period: "3600s" }, auto_close: "86400s" };
+
+    test("VM: systemd's \"Unit failed\" entry about mlflow-gc.service, from this VM", () => {
+      const { json } = synthStack();
+      const gc = policies(json).GcFailurePolicy;
+      const [vm] = resourcesOf(json, "google_compute_instance").map(([name]) => name);
+      expect(gc).toMatchObject({ severity: "WARNING", combiner: "OR", display_name: "MLflow (mlflow): garbage collection failed", alert_strategy: strategy });
+      expect(gc.conditions).toEqual([{
+        display_name: "mlflow-gc.service failed",
+        condition_matched_log: {
+          filter: `resource.type = "gce_instance" AND resource.labels.instance_id = "\${google_compute_instance.${vm}.instance_id}"` +
+            ` AND jsonPayload.MESSAGE_ID = "${UNIT_FAILED_MESSAGE_ID}" AND jsonPayload.UNIT = "mlflow-gc.service"`,
+        },
+      }]);
+      expect(gc.documentation.content).toContain("journalctl -u mlflow-gc.service");
+    });
+
+    test("VM: the unit, the Ops Agent and systemd agree with the filter", () => {
+      // The unit the timer starts is the one the filter names (a timer without Unit= starts the
+      // service of its own name: systemd.timer(5)), and a stop is not a failure.
+      const script = readTemplate("startup-script.sh");
+      expect(script).toContain(`GC_UNIT_FILE=/etc/systemd/system/${GC_UNIT}\n`);
+      expect(script).toContain(`GC_TIMER_FILE=/etc/systemd/system/${GC_UNIT.replace(/\.service$/, ".timer")}\n`);
+      expect(renderGcTimer({})).not.toMatch(/^Unit=/m);
+      expect(renderGcUnit({ ...SCRIPT_OPTIONS })).toMatch(/^SuccessExitStatus=SIGTERM$/m);
+      // The Ops Agent ships systemd's entries about the unit (UNIT=), not only the unit's own.
+      expect(renderOpsAgentConfig({ port: 5000, basicAuth: true })).toContain(`jsonPayload.UNIT = "${GC_UNIT}"`);
+      // The message id is systemd's "Unit failed" (Debian 12's catalog, where systemd is installed).
+      const catalog = "/usr/lib/systemd/catalog/systemd.catalog";
+      if (fs.existsSync(catalog)) {
+        expect(fs.readFileSync(catalog, "utf8")).toContain(`-- ${UNIT_FAILED_MESSAGE_ID}\nSubject: Unit failed\n`);
+      }
+    });
+
+    test("Cloud Run: the gc job's own error line", () => {
+      const gc = policies(synthStack(CLOUD_RUN).json).GcFailurePolicy;
+      expect(gc).toMatchObject({ severity: "WARNING", alert_strategy: strategy });
+      expect(gc.conditions).toEqual([{
+        display_name: "A run of the gc job mlflow-gc failed",
+        condition_matched_log: { filter: 'resource.type = "cloud_run_job" AND resource.labels.job_name = "mlflow-gc" AND textPayload : "mlflow-gc: ERROR"' },
+      }]);
+      expect(gc.documentation.content).toContain("gcloud run jobs execute mlflow-gc --region=europe-west1 --project=acme-ml-prod");
+    });
   });
 
   describe("uptime checks only where the checkers can already reach /health", () => {
@@ -292,7 +343,7 @@ describe("alerting", () => {
       const check = onlyResource(withOwnServer({ host: "203.0.113.7", port: 5000, useSsl: false }), "google_monitoring_uptime_check_config");
       expect(check.http_check).toMatchObject({ port: 5000, use_ssl: false, validate_ssl: false });
     });
-    test("uptimeCheck: false: no check and no health policy", () => {
+    test("uptimeCheck: false: no check and no health policy (and no gc policy: this server has no gcTarget)", () => {
       const json = withOwnServer({ host: "mlflow.example.com", port: 443, useSsl: true }, { uptimeCheck: false });
       expect(json.resource.google_monitoring_uptime_check_config).toBeUndefined();
       expect(Object.keys(ownPolicies(json))).toEqual(["DatabaseConnectionsPolicy"]);
@@ -307,7 +358,7 @@ describe("alerting", () => {
       const { json, stack } = synthStack(props as Partial<MlflowTrackingStackProps>);
       expect(json.resource.google_monitoring_uptime_check_config).toBeUndefined();
       expect(stack.server.healthTarget.kind === "vm" ? stack.server.healthTarget.uptimeCheck : undefined).toBeUndefined();
-      expect(Object.keys(policies(json)).sort()).toEqual(["DatabaseConnectionsPolicy", "HealthPolicy"]);
+      expect(Object.keys(policies(json)).sort()).toEqual(["DatabaseConnectionsPolicy", "GcFailurePolicy", "HealthPolicy"]);
     });
     test("a VM open to the whole internet, where an uptime check could reach it, is refused before monitoring is planned", () => {
       expect(problemsOf({ access: { mode: "public", allowedSourceRanges: ["0.0.0.0/0"], domain: "mlflow.example.com" } }))

@@ -32,6 +32,7 @@ describe("resource addresses are stable (renaming one replaces real infrastructu
       "google_compute_router_nat.Network_Nat_3769BF30",
       "google_compute_subnetwork.Network_Subnetwork_36DAE8DB",
       "google_monitoring_alert_policy.Operations_DatabaseConnectionsPolicy_A2477647",
+      "google_monitoring_alert_policy.Operations_GcFailurePolicy_C818361B",
       "google_monitoring_alert_policy.Operations_HealthPolicy_7FA0813E",
       "google_project_iam_custom_role.Server_BackupRole_27EAA4CC",
       "google_project_iam_member.Server_BackupRoleMember_C4D384DE",

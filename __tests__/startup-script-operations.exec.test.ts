@@ -225,9 +225,10 @@ describeVm("mlflow gc on its timer", () => {
     expect(migrated).toBeGreaterThan(stopServer);
     expect(events(calls, "mlflow gc done")).toEqual([]);
     expect(result.output.indexOf("switched /opt/mlflow/venv to")).toBeGreaterThan(result.output.indexOf("restarting mlflow.service"));
-    // A oneshot killed by the stop's SIGTERM failed (systemd.service(5), SuccessExitStatus=).
-    expect(vm.journal()).toContain(`systemd[fake]: ${GC}: Failed with result 'signal'.`);
-    expect(await vm.unitState(GC)).toBe("failed");
+    // A oneshot killed by the stop's SIGTERM would fail (systemd.service(5), SuccessExitStatus=)
+    // and raise the gc alert; the unit lists SIGTERM as clean: a stop is not a failure.
+    expect(vm.journal()).not.toContain(`${GC}: Failed with result`);
+    expect(await vm.unitState(GC)).toBe("inactive");
     expect(runsLeft(t)).toContain("deleted40d");
     await expectServing(t, opts, "3.18.0");
 

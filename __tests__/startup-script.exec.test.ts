@@ -113,6 +113,33 @@ describeVm("the fakes themselves", () => {
     const imports = await vm.sh("/opt/target/bin/python -c 'import psycopg2, sqlalchemy, alembic; print(psycopg2.__file__)'; /opt/target/bin/python -c 'import psycopg' 2>&1 | tail -n 1");
     expect(imports.output).toBe("/opt/target/lib/python3.11/site-packages/psycopg2/__init__.py\nModuleNotFoundError: No module named 'psycopg'\n");
   });
+
+  test("systemctl: a oneshot stopped while it runs fails unless SuccessExitStatus= lists SIGTERM; other exits as listed", async () => {
+    // systemd.service(5), SuccessExitStatus=: for Type=oneshot, SIGTERM is not clean by default.
+    const { vm } = await bootedVm();
+    const units: Record<string, [string, string]> = {
+      "t-stopped": ["/usr/bin/sleep 600", ""],
+      "t-stopped-listed": ["/usr/bin/sleep 600", "SuccessExitStatus=SIGTERM"],
+      "t-exit1": ["/usr/bin/false", "SuccessExitStatus=SIGTERM"],
+      "t-exit1-listed": ["/usr/bin/false", "SuccessExitStatus=\nSuccessExitStatus=SIGKILL 1"],
+      "t-exit1-reset": ["/usr/bin/false", "SuccessExitStatus=1\nSuccessExitStatus="],
+    };
+    for (const [name, [exec, extra]] of Object.entries(units)) {
+      fs.writeFileSync(vm.file(`/etc/systemd/system/${name}.service`), `[Service]\nType=oneshot\nExecStart=${exec}\n${extra}\n`);
+    }
+    expect((await vm.sh("systemctl daemon-reload")).code).toBe(0);
+    for (const name of ["t-stopped", "t-stopped-listed"]) {
+      await vm.sh(`systemctl start --no-block ${name}.service`);
+      while ((await vm.unitState(`${name}.service`)) !== "activating") await new Promise((r) => setTimeout(r, 20));
+      await vm.sh(`systemctl stop ${name}.service`);
+    }
+    for (const name of ["t-exit1", "t-exit1-listed", "t-exit1-reset"]) await vm.sh(`systemctl start ${name}.service`);
+    const states = Object.fromEntries(await Promise.all(Object.keys(units).map(async (n) => [n, await vm.unitState(`${n}.service`)])));
+    expect(states).toEqual({ "t-stopped": "failed", "t-stopped-listed": "inactive", "t-exit1": "failed", "t-exit1-listed": "inactive", "t-exit1-reset": "failed" });
+    expect(vm.journal()).toContain("t-stopped.service: Failed with result 'signal'.");
+    expect(vm.journal()).toContain("t-exit1.service: Failed with result 'exit-code'.");
+    expect(vm.journal()).not.toContain("cannot emulate");
+  });
 });
 
 describeVm("first boot", () => {

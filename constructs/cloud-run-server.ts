@@ -25,7 +25,7 @@ import {
 } from "../lib/private/optional-providers";
 import type { IMlflowNetwork } from "./network";
 import {
-  MlflowAccessOptions, MlflowHealthTarget, MlflowServerBase, MlflowServerBaseProps, validateRuntimeOptions,
+  MlflowAccessOptions, MlflowHealthTarget, MlflowGcTarget, MlflowServerBase, MlflowServerBaseProps, validateRuntimeOptions,
 } from "./server-base";
 import { escapeTerraformTemplate, readTemplate, renderTemplate } from "../lib/template";
 import { ServerEndpoint, allowedHosts, corsOrigins, gcEnvironment, serverEnvironment } from "../lib/server-runtime";
@@ -146,6 +146,8 @@ export class MlflowCloudRunServer extends MlflowServerBase {
   public readonly gcInvokerEmail: string;
   /** What health alerting watches: the service's own metrics. */
   public readonly healthTarget: MlflowHealthTarget;
+  /** Where a failed gc shows: the gc job's container log. */
+  public readonly gcTarget: MlflowGcTarget;
 
   constructor(scope: Construct, id: string, props: MlflowCloudRunServerProps) {
     super(scope, id, props,
@@ -168,6 +170,7 @@ export class MlflowCloudRunServer extends MlflowServerBase {
     this.gcJobName = `${this.namePrefix}-gc`;
     const provider = props.betaProvider ?? betaProviderOf(this, props);
     this.healthTarget = { kind: "cloud-run", serviceName: this.serviceName, region: props.region, minInstances: this.minInstances };
+    this.gcTarget = { kind: "cloud-run", jobName: this.gcJobName, region: props.region };
 
     // The deterministic URL: the service cannot reference its own URL, and MLflow's host
     // check and CORS list need it (cloud.google.com/run/docs/triggering/https-request).

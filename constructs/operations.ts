@@ -22,13 +22,31 @@
 //    (`run.googleapis.com/container/instance_count`, by state active/idle).
 //  - Both kinds: `cloudsql.googleapis.com/database/postgresql/num_backends` (one series per
 //    database) summed over the instance, above 80% of the max_connections the library sets.
+//  - A failed scheduled gc (a log-match policy; gc never touches the server, so the health
+//    alert never sees it, while deleted runs and their artifacts pile up):
+//    - VM: systemd's own journal entry when mlflow-gc.service enters the failed state, whatever
+//      ended it (an error, TimeoutStartSec=, a kill): MESSAGE_ID d9b373ed55a64feb8242e02dbe79a49c
+//      with UNIT= the unit (systemd src/core/unit.c unit_log_failure(), SD_MESSAGE_UNIT_FAILURE_RESULT
+//      of sd-messages.h; "Unit failed" in Debian 12's systemd 252 catalog). The Ops Agent ships
+//      it (templates/ops-agent.yaml keeps entries whose UNIT is one of MLflow's units) with every
+//      journal field, named as in the journal, under jsonPayload: ops-agent 2.70.0
+//      confgenerator/logging_receivers.go configures fluent-bit's systemd input without
+//      Strip_Underscores, its integration test TestSystemdLog queries jsonPayload.MESSAGE and
+//      jsonPayload.PRIORITY, and a maintainer filters on jsonPayload._SYSTEMD_UNIT (#1784).
+//    - Cloud Run: the gc job's container log, where templates/mlflow-gc.py writes
+//      "mlflow-gc: ERROR" on each of its failures. A plain-text line is stored in textPayload
+//      (cloud.google.com/functions/1stgendocs/monitoring/logging, for functions on Cloud Run;
+//      not read for jobs: inferred, to confirm on a deployment). A run ended by its task
+//      timeout or out of memory writes no such line (not alerted).
 import { Construct } from "constructs";
 import { Fn, Op, Token } from "cdktf";
-import { MonitoringAlertPolicy, MonitoringAlertPolicyConditions } from "@cdktf/provider-google/lib/monitoring-alert-policy";
+import {
+  MonitoringAlertPolicy, MonitoringAlertPolicyAlertStrategy, MonitoringAlertPolicyConditions,
+} from "@cdktf/provider-google/lib/monitoring-alert-policy";
 import { MonitoringNotificationChannel } from "@cdktf/provider-google/lib/monitoring-notification-channel";
 import type { MonitoringUptimeCheckConfig } from "@cdktf/provider-google/lib/monitoring-uptime-check-config";
 import type { IMlflowBackendDatabase } from "./database";
-import type { IMlflowServer, MlflowHealthTarget } from "./server-base";
+import type { IMlflowServer, MlflowGcTarget, MlflowHealthTarget } from "./server-base";
 import { loadMonitoringUptimeCheckConfig } from "../lib/private/optional-providers";
 import { validateOperationsOptions } from "../lib/operations";
 import { DEFAULT_NAME_PREFIX, Validator, checkCommonProps } from "../lib/validation";
@@ -59,6 +77,10 @@ export interface MlflowOperationsProps {
 export const DATABASE_CONNECTIONS_ALERT_RATIO = 0.8;
 /** Server errors (5xx) in 5 minutes above which the health alert fires. */
 export const SERVER_ERRORS_ALERT_THRESHOLD = 10;
+/** systemd's "Unit failed" journal message (sd-messages.h SD_MESSAGE_UNIT_FAILURE_RESULT). */
+export const UNIT_FAILED_MESSAGE_ID = "d9b373ed55a64feb8242e02dbe79a49c";
+/** What templates/mlflow-gc.py writes at the start of each failure line. */
+export const GC_ERROR_MARKER = "mlflow-gc: ERROR";
 
 /** Alert policies, notification channels and (where it can reach) an uptime check. */
 export class MlflowOperations extends Construct {
@@ -74,6 +96,8 @@ export class MlflowOperations extends Construct {
   public readonly uptimePolicy?: MonitoringAlertPolicy;
   /** The alert threshold of database connections. */
   public readonly databaseConnectionsThreshold: number;
+  /** The policy on failed scheduled gc runs (absent for a server without a `gcTarget`). */
+  public readonly gcFailurePolicy?: MonitoringAlertPolicy;
 
   constructor(scope: Construct, id: string, props: MlflowOperationsProps) {
     super(scope, id);
@@ -95,7 +119,8 @@ export class MlflowOperations extends Construct {
     }));
     this.notificationChannels = channels.map((c) => c.name);
 
-    const policy = (id: string, displayName: string, severity: string, conditions: MonitoringAlertPolicyConditions[], documentation: string) =>
+    const policy = (id: string, displayName: string, severity: string, conditions: MonitoringAlertPolicyConditions[], documentation: string,
+      alertStrategy?: MonitoringAlertPolicyAlertStrategy) =>
       new MonitoringAlertPolicy(this, id, {
         project,
         displayName: `MLflow (${prefix}): ${displayName}`,
@@ -105,6 +130,7 @@ export class MlflowOperations extends Construct {
         notificationChannels: this.notificationChannels,
         userLabels: labels,
         documentation: { mimeType: "text/markdown", subject: `MLflow (${prefix}): ${displayName}`, content: documentation },
+        alertStrategy,
       });
 
     if (props.uptimeCheck ?? true) {
@@ -168,7 +194,46 @@ export class MlflowOperations extends Construct {
       "look for other clients (`SELECT usename, application_name, count(*) FROM pg_stat_activity GROUP BY 1, 2`),",
       "or raise `database.maxConnections` / `database.tier`.",
     ].join(" "));
+
+    const gc = props.server.gcTarget;
+    if (gc) {
+      // Log-match conditions need a notification rate limit (provider 6.50.0
+      // monitoring_alert_policy docs: "Required for alert policies with a LogMatch
+      // condition"); one email an hour at most, and an incident closes after a day, so a gc
+      // that fails every day opens one a day.
+      this.gcFailurePolicy = policy("GcFailurePolicy", "garbage collection failed", "WARNING", [{
+        displayName: gc.kind === "vm" ? `${gc.unit} failed` : `A run of the gc job ${gc.jobName} failed`,
+        conditionMatchedLog: { filter: gcFailureFilter(gc) },
+      }], gcFailureDocumentation(gc, project), { notificationRateLimit: { period: "3600s" }, autoClose: "86400s" });
+    }
   }
+}
+
+/** The log entries of a failed gc run (see the header). */
+export function gcFailureFilter(gc: MlflowGcTarget): string {
+  return gc.kind === "vm"
+    ? filter('resource.type = "gce_instance"', `resource.labels.instance_id = "${gc.instanceId}"`,
+      `jsonPayload.MESSAGE_ID = "${UNIT_FAILED_MESSAGE_ID}"`, `jsonPayload.UNIT = "${gc.unit}"`)
+    : filter('resource.type = "cloud_run_job"', `resource.labels.job_name = "${gc.jobName}"`, `textPayload : "${GC_ERROR_MARKER}"`);
+}
+
+function gcFailureDocumentation(gc: MlflowGcTarget, project: string): string {
+  const after = "Runs and experiments deleted long enough ago, and their artifacts, stay until a run succeeds; the tracking server is unaffected," +
+    " and the next scheduled run tries again (gc is idempotent).";
+  if (gc.kind === "vm") {
+    return [
+      `A scheduled \`mlflow gc\` on the VM failed: \`${gc.unit}\` ended with an error, hit its 6-hour limit, or was killed.`, after,
+      `On the VM: \`journalctl -u ${gc.unit}\` (\`systemctl start ${gc.unit}\` runs it now);`,
+      `logs (Cloud Logging, project ${project}): \`resource.type="gce_instance" AND jsonPayload._SYSTEMD_UNIT="${gc.unit}"\`.`,
+      "Usual causes: the database unreachable, the bucket's permissions, too little free space on the boot disk.",
+    ].join(" ");
+  }
+  return [
+    `A run of the Cloud Run job \`${gc.jobName}\` (\`mlflow gc\`) failed with an error.`, after,
+    `Logs (Cloud Logging, project ${project}): \`resource.type="cloud_run_job" AND resource.labels.job_name="${gc.jobName}"\`;`,
+    `run it now: \`gcloud run jobs execute ${gc.jobName} --region=${gc.region} --project=${project}\`.`,
+    "Runs ended by the 6-hour task timeout or out of memory write no error line: see the job's executions.",
+  ].join(" ");
 }
 
 /** A filter's metric and resource terms joined. */

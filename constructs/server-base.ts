@@ -57,11 +57,32 @@ export type MlflowHealthTarget =
     readonly minInstances: number;
   };
 
+/**
+ * Where a failed scheduled `mlflow gc` shows, for MlflowOperations' alert on it: on a VM, the
+ * systemd unit that runs gc (systemd logs "Failed with result …" about it, which the Ops
+ * Agent ships), on Cloud Run the gc job (its container log).
+ */
+export type MlflowGcTarget =
+  | {
+    readonly kind: "vm";
+    /** The VM's numeric id (`resource.labels.instance_id` of its log entries). */
+    readonly instanceId: string;
+    /** The oneshot unit that runs gc, e.g. `mlflow-gc.service`. */
+    readonly unit: string;
+  }
+  | {
+    readonly kind: "cloud-run";
+    readonly jobName: string;
+    readonly region: string;
+  };
+
 /** What the stack and its users need from a tracking server of any kind. */
 export interface IMlflowServer extends IConstruct {
   readonly kind: MlflowServerKind;
   /** What health alerting watches. */
   readonly healthTarget: MlflowHealthTarget;
+  /** Where a failed scheduled gc shows; a server without one gets no gc alert. */
+  readonly gcTarget?: MlflowGcTarget;
   /** The server's own service account. */
   readonly serviceAccountEmail: string;
   /** URL clients set as MLFLOW_TRACKING_URI. */

@@ -10,10 +10,10 @@ import type { ComputeDisk } from "@cdktf/provider-google/lib/compute-disk";
 import { loadComputeDisk, loadDnsManagedZone, loadDnsRecordSet } from "../lib/private/optional-providers";
 import type { IMlflowNetwork } from "./network";
 import {
-  MlflowServerBase, MlflowServerBaseProps, MlflowAccessOptions, MlflowAuthOptions, MlflowHealthTarget,
+  MlflowServerBase, MlflowServerBaseProps, MlflowAccessOptions, MlflowAuthOptions, MlflowHealthTarget, MlflowGcTarget,
 } from "./server-base";
 import { createFirewallRules, grantInstanceAccess, IAP_TCP_FORWARDING_RANGE } from "./private/vm-access";
-import { StartupScriptOptions, renderStartupScriptForTerraform } from "../lib/startup-script";
+import { GC_UNIT, StartupScriptOptions, renderStartupScriptForTerraform } from "../lib/startup-script";
 import { ServerEndpoint } from "../lib/server-runtime";
 import { ConnectionPlan, checkConnectionBudget } from "../lib/connection-budget";
 import { Validator } from "../lib/validation";
@@ -114,6 +114,8 @@ export class MlflowTrackingServer extends MlflowServerBase {
   public readonly caddyDataDisk?: ComputeDisk;
   /** What health alerting watches: the VM's name (no uptime check: no mode of it is open to the internet). */
   public readonly healthTarget: MlflowHealthTarget;
+  /** Where a failed gc shows: mlflow-gc.service on this VM. */
+  public readonly gcTarget: MlflowGcTarget;
 
   constructor(scope: Construct, id: string, props: MlflowTrackingServerProps) {
     super(scope, id, props,
@@ -282,6 +284,7 @@ export class MlflowTrackingServer extends MlflowServerBase {
     // whole internet (access.allowedSourceRanges covering it is refused). Health alerting
     // watches the Ops Agent's scrape of MLflow instead (constructs/operations.ts).
     this.healthTarget = { kind: "vm", instanceName };
+    this.gcTarget = { kind: "vm", instanceId: this.instance.instanceId, unit: GC_UNIT };
 
     this.internalTrackingUri = this.domain ? `https://${this.domain}` : `http://${this.internalIp}:${this.port}`;
     if (this.accessMode === "private") {

@@ -115,7 +115,9 @@ export const METRICS_DIR = `/run/${METRICS_RUNTIME_DIRECTORY}`;
  * The units whose journal entries the Ops Agent sends to Cloud Logging: the server, gc, Caddy
  * and the startup script (its log tells why a first boot failed).
  */
-export const LOGGED_UNITS = ["mlflow.service", "mlflow-gc.service", "caddy.service", "google-startup-scripts.service"] as const;
+/** The unit that runs gc (templates/mlflow-gc.service), started by mlflow-gc.timer. */
+export const GC_UNIT = "mlflow-gc.service";
+export const LOGGED_UNITS = ["mlflow.service", GC_UNIT, "caddy.service", "google-startup-scripts.service"] as const;
 
 /** The `mlflow server` arguments (no secrets: the database URI comes from the environment). */
 export function serverArguments(options: StartupScriptOptions): string[] {
