@@ -8,7 +8,7 @@ import {
   IMlflowServer, MlflowTrackingStack, MlflowTrackingStackProps, MlflowValidationError, MlflowOperations, MlflowUptimeCheckTarget,
 } from "../lib";
 import { escapeTerraformTemplate, readTemplate } from "../lib/template";
-import { GC_UNIT, renderGcTimer, renderGcUnit, renderOpsAgentConfig } from "../lib/startup-script";
+import { CADDY_UNIT, GC_UNIT, renderGcTimer, renderGcUnit, renderOpsAgentConfig } from "../lib/startup-script";
 import { UNIT_FAILED_MESSAGE_ID } from "../constructs/operations";
 import * as fs from "fs";
 import { BASE_PROPS, SCRIPT_OPTIONS, TfJson, onlyResource, resourcesOf, synthStack } from "./helpers";
@@ -242,7 +242,7 @@ describe("alerting", () => {
     ]);
     const names = channels.map(([n]) => `\${google_monitoring_notification_channel.${n}.name}`);
     const all = policies(json);
-    expect(Object.keys(all).sort()).toEqual(["DatabaseConnectionsPolicy", "GcFailurePolicy", "HealthPolicy"]);
+    expect(Object.keys(all).sort()).toEqual(["DatabaseConnectionsPolicy", "GcFailurePolicy", "HealthPolicy", "ProxyPolicy"]);
     for (const p of Object.values<any>(all)) expect(p.notification_channels).toEqual(names);
   });
 
@@ -251,6 +251,32 @@ describe("alerting", () => {
       const { json } = synthStack({ ...props, operations: { uptimeCheck: false } });
       expect(Object.keys(policies(json))).toEqual(["DatabaseConnectionsPolicy", "GcFailurePolicy"]);
     }
+  });
+
+  test("a VM with a domain: Caddy's unit failing on this VM, apart from MLflow's own health (CRITICAL)", () => {
+    const { json, stack } = synthStack(PUBLIC_LIMITED);
+    const proxy = policies(json).ProxyPolicy;
+    const [vm] = resourcesOf(json, "google_compute_instance").map(([name]) => name);
+    expect(proxy).toMatchObject({
+      severity: "CRITICAL", combiner: "OR", display_name: "MLflow (mlflow): HTTPS proxy caddy.service failed",
+      alert_strategy: { notification_rate_limit: { period: "300s" }, auto_close: "86400s" },
+    });
+    expect(proxy.conditions).toEqual([{
+      display_name: "caddy.service failed",
+      condition_matched_log: {
+        filter: `resource.type = "gce_instance" AND resource.labels.instance_id = "\${google_compute_instance.${vm}.instance_id}"` +
+          ` AND jsonPayload.MESSAGE_ID = "${UNIT_FAILED_MESSAGE_ID}" AND jsonPayload.UNIT = "caddy.service"`,
+      },
+    }]);
+    expect(proxy.documentation.content).toContain("https://mlflow.example.com is down for its users");
+    expect(stack.server.healthTarget).toMatchObject({ kind: "vm", proxy: { unit: CADDY_UNIT, url: "https://mlflow.example.com" } });
+    // The unit the policy names is the one the startup script starts and the Ops Agent ships
+    // (systemd's entries about it included).
+    expect(readTemplate("startup-script.sh")).toContain(`systemctl start ${CADDY_UNIT}`);
+    expect(renderOpsAgentConfig({ port: 5000, basicAuth: true })).toContain(`jsonPayload.UNIT = "${CADDY_UNIT}"`);
+    // No Caddy, no policy: private mode, plain HTTP, Cloud Run; and none with health alerting off.
+    for (const props of [{}, PUBLIC_PLAIN, CLOUD_RUN]) expect(policies(synthStack(props).json).ProxyPolicy).toBeUndefined();
+    expect(policies(synthStack({ ...PUBLIC_LIMITED, operations: { uptimeCheck: false } }).json).ProxyPolicy).toBeUndefined();
   });
 
   describe("a failed scheduled gc", () => {
@@ -358,7 +384,8 @@ describe("alerting", () => {
       const { json, stack } = synthStack(props as Partial<MlflowTrackingStackProps>);
       expect(json.resource.google_monitoring_uptime_check_config).toBeUndefined();
       expect(stack.server.healthTarget.kind === "vm" ? stack.server.healthTarget.uptimeCheck : undefined).toBeUndefined();
-      expect(Object.keys(policies(json)).sort()).toEqual(["DatabaseConnectionsPolicy", "GcFailurePolicy", "HealthPolicy"]);
+      const withProxy = props === PUBLIC_LIMITED ? ["ProxyPolicy"] : [];
+      expect(Object.keys(policies(json)).sort()).toEqual(["DatabaseConnectionsPolicy", "GcFailurePolicy", "HealthPolicy", ...withProxy]);
     });
     test("a VM open to the whole internet, where an uptime check could reach it, is refused before monitoring is planned", () => {
       expect(problemsOf({ access: { mode: "public", allowedSourceRanges: ["0.0.0.0/0"], domain: "mlflow.example.com" } }))

@@ -22,6 +22,12 @@
 //    (`run.googleapis.com/container/instance_count`, by state active/idle).
 //  - Both kinds: `cloudsql.googleapis.com/database/postgresql/num_backends` (one series per
 //    database) summed over the instance, above 80% of the max_connections the library sets.
+//  - VM with a domain: Caddy failed (a log-match policy, CRITICAL). The scrape reaches MLflow
+//    on loopback, not through Caddy, so users may see no HTTPS at all while MLflow is healthy;
+//    caddy.service has no Restart= (the caddy package's unit: caddyserver/dist
+//    init/caddy.service, as of commit 509c30c), so a crash or a start that
+//    fails leaves it failed: systemd's "Unit failed" entry about it, as for gc below. (A
+//    certificate Caddy cannot renew while it runs is not seen.)
 //  - A failed scheduled gc (a log-match policy; gc never touches the server, so the health
 //    alert never sees it, while deleted runs and their artifacts pile up):
 //    - VM: systemd's own journal entry when mlflow-gc.service enters the failed state, whatever
@@ -98,6 +104,8 @@ export class MlflowOperations extends Construct {
   public readonly databaseConnectionsThreshold: number;
   /** The policy on failed scheduled gc runs (absent for a server without a `gcTarget`). */
   public readonly gcFailurePolicy?: MonitoringAlertPolicy;
+  /** The policy on the HTTPS proxy's unit failing (a VM with a domain; absent with `uptimeCheck: false`). */
+  public readonly proxyPolicy?: MonitoringAlertPolicy;
 
   constructor(scope: Construct, id: string, props: MlflowOperationsProps) {
     super(scope, id);
@@ -136,6 +144,21 @@ export class MlflowOperations extends Construct {
     if (props.uptimeCheck ?? true) {
       this.healthPolicy = policy("HealthPolicy", "server health", "CRITICAL", healthConditions(props.server.healthTarget),
         healthDocumentation(props.server.healthTarget, project));
+      const proxy = props.server.healthTarget.kind === "vm" ? props.server.healthTarget.proxy : undefined;
+      if (proxy) {
+        // A log-match policy has one condition and needs a notification rate limit; the unit
+        // stays failed until someone acts, so the incident stays open for a day.
+        this.proxyPolicy = policy("ProxyPolicy", `HTTPS proxy ${proxy.unit} failed`, "CRITICAL", [{
+          displayName: `${proxy.unit} failed`,
+          conditionMatchedLog: { filter: unitFailedFilter(proxy.instanceId, proxy.unit) },
+        }], [
+          `\`${proxy.unit}\` on the VM failed, so ${proxy.url} is down for its users while MLflow itself may be healthy.`,
+          `On the VM: \`journalctl -u ${proxy.unit}\`, then \`sudo systemctl start ${proxy.unit}\`;`,
+          `logs (Cloud Logging, project ${project}): \`resource.type="gce_instance" AND jsonPayload._SYSTEMD_UNIT="${proxy.unit}"\`.`,
+          "Usual causes: a configuration Caddy cannot load, port 80 or 443 taken by another process, its data disk (/var/lib/caddy) missing or full.",
+          "(A certificate Caddy cannot get does not stop it: it retries, and the journal says why.)",
+        ].join(" "), { notificationRateLimit: { period: "300s" }, autoClose: "86400s" });
+      }
       const target = props.server.healthTarget.kind === "vm" ? props.server.healthTarget.uptimeCheck : undefined;
       if (target) {
         const { MonitoringUptimeCheckConfig } = loadMonitoringUptimeCheckConfig();
@@ -209,11 +232,16 @@ export class MlflowOperations extends Construct {
   }
 }
 
+/** systemd's "Unit failed" entry about `unit` on the VM `instanceId` (see the header). */
+export function unitFailedFilter(instanceId: string, unit: string): string {
+  return filter('resource.type = "gce_instance"', `resource.labels.instance_id = "${instanceId}"`,
+    `jsonPayload.MESSAGE_ID = "${UNIT_FAILED_MESSAGE_ID}"`, `jsonPayload.UNIT = "${unit}"`);
+}
+
 /** The log entries of a failed gc run (see the header). */
 export function gcFailureFilter(gc: MlflowGcTarget): string {
   return gc.kind === "vm"
-    ? filter('resource.type = "gce_instance"', `resource.labels.instance_id = "${gc.instanceId}"`,
-      `jsonPayload.MESSAGE_ID = "${UNIT_FAILED_MESSAGE_ID}"`, `jsonPayload.UNIT = "${gc.unit}"`)
+    ? unitFailedFilter(gc.instanceId, gc.unit)
     : filter('resource.type = "cloud_run_job"', `resource.labels.job_name = "${gc.jobName}"`, `textPayload : "${GC_ERROR_MARKER}"`);
 }
 

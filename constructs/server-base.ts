@@ -48,6 +48,11 @@ export type MlflowHealthTarget =
      * server of your own that is open to it can.
      */
     readonly uptimeCheck?: MlflowUptimeCheckTarget;
+    /**
+     * The HTTPS proxy in front of MLflow on the VM (MlflowTrackingServer with a domain: Caddy):
+     * MLflow's own metrics stay healthy while it is down, so its failure is watched apart.
+     */
+    readonly proxy?: MlflowProxyTarget;
   }
   | {
     readonly kind: "cloud-run";
@@ -56,6 +61,16 @@ export type MlflowHealthTarget =
     /** Instances kept running: with at least one, no instance at all means the service is down. */
     readonly minInstances: number;
   };
+
+/** A systemd unit on a VM whose failure MlflowOperations alerts on (from its journal). */
+export interface MlflowProxyTarget {
+  /** The VM's numeric id (`resource.labels.instance_id` of its log entries). */
+  readonly instanceId: string;
+  /** The proxy's unit, e.g. `caddy.service`. */
+  readonly unit: string;
+  /** The URL it serves, for the alert's text. */
+  readonly url: string;
+}
 
 /**
  * Where a failed scheduled `mlflow gc` shows, for MlflowOperations' alert on it: on a VM, the

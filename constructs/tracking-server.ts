@@ -13,7 +13,7 @@ import {
   MlflowServerBase, MlflowServerBaseProps, MlflowAccessOptions, MlflowAuthOptions, MlflowHealthTarget, MlflowGcTarget,
 } from "./server-base";
 import { createFirewallRules, grantInstanceAccess, IAP_TCP_FORWARDING_RANGE } from "./private/vm-access";
-import { GC_UNIT, StartupScriptOptions, renderStartupScriptForTerraform } from "../lib/startup-script";
+import { CADDY_UNIT, GC_UNIT, StartupScriptOptions, renderStartupScriptForTerraform } from "../lib/startup-script";
 import { ServerEndpoint } from "../lib/server-runtime";
 import { ConnectionPlan, checkConnectionBudget } from "../lib/connection-budget";
 import { Validator } from "../lib/validation";
@@ -282,8 +282,13 @@ export class MlflowTrackingServer extends MlflowServerBase {
     // No uptime check: Google's uptime checkers come from public addresses all over the
     // world, monitoring never opens anything for them, and no mode of this VM is open to the
     // whole internet (access.allowedSourceRanges covering it is refused). Health alerting
-    // watches the Ops Agent's scrape of MLflow instead (constructs/operations.ts).
-    this.healthTarget = { kind: "vm", instanceName };
+    // watches the Ops Agent's scrape of MLflow instead (constructs/operations.ts), and with a
+    // domain Caddy's unit, which the scrape on loopback does not pass through.
+    this.healthTarget = {
+      kind: "vm",
+      instanceName,
+      ...(this.domain ? { proxy: { instanceId: this.instance.instanceId, unit: CADDY_UNIT, url: `https://${this.domain}` } } : {}),
+    };
     this.gcTarget = { kind: "vm", instanceId: this.instance.instanceId, unit: GC_UNIT };
 
     this.internalTrackingUri = this.domain ? `https://${this.domain}` : `http://${this.internalIp}:${this.port}`;

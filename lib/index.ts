@@ -19,7 +19,7 @@ export {
 } from "../constructs/cloud-run-server";
 export {
   MlflowServerBase, MlflowServerBaseProps, IMlflowServer, MlflowServerKind, MlflowAccessMode, MlflowAccessOptions,
-  MlflowAuthOptions, MlflowOperationsOptions, BACKUP_PERMISSIONS, MlflowHealthTarget, MlflowUptimeCheckTarget, MlflowGcTarget,
+  MlflowAuthOptions, MlflowOperationsOptions, BACKUP_PERMISSIONS, MlflowHealthTarget, MlflowUptimeCheckTarget, MlflowGcTarget, MlflowProxyTarget,
 } from "../constructs/server-base";
 export { MlflowGeneratedSecret, MlflowGeneratedSecretProps, IMlflowSecret } from "../constructs/generated-secret";
 export {

@@ -117,7 +117,9 @@ export const METRICS_DIR = `/run/${METRICS_RUNTIME_DIRECTORY}`;
  */
 /** The unit that runs gc (templates/mlflow-gc.service), started by mlflow-gc.timer. */
 export const GC_UNIT = "mlflow-gc.service";
-export const LOGGED_UNITS = ["mlflow.service", GC_UNIT, "caddy.service", "google-startup-scripts.service"] as const;
+/** The unit of Caddy, the HTTPS proxy in front of MLflow with a domain (the caddy package's). */
+export const CADDY_UNIT = "caddy.service";
+export const LOGGED_UNITS = ["mlflow.service", GC_UNIT, CADDY_UNIT, "google-startup-scripts.service"] as const;
 
 /** The `mlflow server` arguments (no secrets: the database URI comes from the environment). */
 export function serverArguments(options: StartupScriptOptions): string[] {
