@@ -860,6 +860,8 @@ describe("MLF-MLFLOW-VERSION-PIN: unpinned sources, where the script runs mlflow
     ["a compatible release", "uv pip install 'mlflow~=3.18.0'", /~=3\.18\.0/],
     ["mlflow-skinny with a range", "pip install 'mlflow-skinny>=3,<4' gunicorn", /"mlflow-skinny>=3,<4"/],
     ["mlflow-skinny unpinned", "pip install mlflow-skinny", /"mlflow-skinny"/],
+    ["mlflow_skinny with a range (PEP 503: the same package)", "pip install 'mlflow_skinny>=3'", /"mlflow_skinny>=3"/],
+    ["MLflow.Skinny in a list", 'deps = ["MLflow.Skinny~=3.18"]', /"MLflow\.Skinny~=3\.18"/],
   ])("%s is reported", (_case, install, found) => {
     const result = check(install);
     expect(result.compliance).toBe("non-compliant");
@@ -868,6 +870,7 @@ describe("MLF-MLFLOW-VERSION-PIN: unpinned sources, where the script runs mlflow
   test.each([
     ["an exact version", "pip install 'mlflow[auth]==3.18.0'"],
     ["mlflow-skinny at an exact version", "pip install mlflow-skinny==3.18.0"],
+    ["mlflow__skinny at an exact version", "pip install mlflow__skinny==3.18.0"],
     ["a full commit", `pip install "mlflow @ git+https://github.com/mlflow/mlflow.git@${"a".repeat(40)}"`],
     ["a release file", "pip install https://files.pythonhosted.org/packages/ab/cd/mlflow-3.18.0-py3-none-any.whl"],
     ["an archive with its hash", `pip install "https://github.com/mlflow/mlflow/archive/refs/heads/master.zip#sha256=${"0".repeat(64)}"`],

@@ -3,7 +3,7 @@
 // start a private artifacts-only server on loopback without the database URI, wait for it,
 // run `mlflow gc` in-process against it with the URI and --older-than, stop the server, and
 // exit non-zero (with a log line) when gc or the server fails.
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -46,11 +46,16 @@ function runGc(extraEnv: Record<string, string> = {}): { status: number | null; 
   }
 }
 
-/** Whether a process still exists. */
+/** Whether a process still runs (a zombie, dead but not yet reaped by its new parent, does not). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
   } catch {
     return false;
   }
@@ -130,6 +135,58 @@ describe("mlflow-gc.py", () => {
     const { status, output } = runGc(env);
     expect(status).not.toBe(0);
     expect(output.split("\n").filter((l) => l.startsWith(GC_ERROR_MARKER))).toHaveLength(1);
+  });
+
+  test("SIGTERM (a stop) kills the private server at once, even one that would finish a request first, and ends by SIGTERM", async () => {
+    // systemd sends SIGTERM to every process of the unit; a server left to finish a long
+    // artifact deletion could outlast the stop's timeout, a failed run to systemd.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlflow-gc-test-"));
+    const record = path.join(dir, "record.jsonl");
+    const script = path.join(dir, "mlflow-gc.py");
+    fs.writeFileSync(script, readTemplate("mlflow-gc.py"));
+    const events = (): Event[] => (fs.existsSync(record) ? fs.readFileSync(record, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
+    let serverPid: number | undefined;
+    try {
+      const child = spawn("python3", [script], {
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin", PYTHONPATH: FAKES, PYTHONDONTWRITEBYTECODE: "1", FAKE_RECORD: record,
+          MLFLOW_BACKEND_STORE_URI: URI, MLFLOW_GC_OLDER_THAN: "30d", MLFLOW_GC_ARTIFACTS_DESTINATION: "gs://b/mlartifacts",
+          TMPDIR: dir, FAKE_SERVER: "stubborn", FAKE_GC: "slow",
+        },
+      });
+      let output = "";
+      child.stdout.on("data", (d) => (output += d));
+      child.stderr.on("data", (d) => (output += d));
+      const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+      const deadline = Date.now() + 20_000;
+      while (!events().some((e) => e.event === "gc") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const server = events().find((e) => e.event === "server")!;
+      serverPid = server.pid;
+      expect(alive(server.pid)).toBe(true);
+      const sent = Date.now();
+      // Like systemd's KillMode=control-group: SIGTERM to every process at once.
+      process.kill(server.pid, "SIGTERM");
+      child.kill("SIGTERM");
+      const { code, signal } = await ended;
+      expect({ code, signal }).toEqual({ code: null, signal: "SIGTERM" });
+      expect(Date.now() - sent).toBeLessThan(5_000);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(alive(server.pid)).toBe(false);
+      expect(output).toContain("mlflow-gc: stopped (SIGTERM)");
+      expect(output).not.toContain(GC_ERROR_MARKER);
+      // Its temporary directory goes with it.
+      expect(fs.readdirSync(dir).filter((f) => f.startsWith("mlflow-gc-"))).toEqual([]);
+    } finally {
+      // Should the script leave it behind, the stubborn server must not outlive the test.
+      if (serverPid !== undefined && alive(serverPid)) process.kill(serverPid, "SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an unexpected error (here: a setting that is not a number) is a failure with the marker line", () => {
+    const { status, output } = runGc({ MLFLOW_GC_SERVER_START_SECONDS: "soon" });
+    expect(status).toBe(1);
+    expect(output.split("\n").filter((l) => l.startsWith(`${GC_ERROR_MARKER}: ValueError`))).toHaveLength(1);
   });
 
   test("a run that succeeds writes no marker line", () => {

@@ -213,16 +213,20 @@ describeVm("mlflow gc on its timer", () => {
     const stopTimer = at((c) => c.caller === "script" && c.cmd === "systemctl" && c.argv.join(" ") === `stop ${TIMER}`);
     const stopGc = at((c) => c.caller === "script" && c.cmd === "systemctl" && c.argv.join(" ") === `stop ${GC}`);
     const stopServer = at((c) => c.caller === "script" && c.cmd === "systemctl" && c.argv.join(" ") === "stop mlflow.service");
-    const privateServerStopped = at((c) => c.cmd === "mlflow artifacts-only" && c.event === "stopped");
+    const privateServer = events(calls, "mlflow artifacts-only").find((c) => c.event === "listening")!;
     const migrated = at((c) => c.cmd === "mlflow db upgrade");
     // The timer first: it cannot start a gc of the old version between the two stops.
     expect(stopTimer).toBeGreaterThan(0);
     expect(stopGc).toBeGreaterThan(stopTimer);
     expect(stopServer).toBeGreaterThan(stopGc);
-    // The gc's whole control group went with it: its private server too, before the migration.
-    expect(privateServerStopped).toBeGreaterThan(stopGc);
-    expect(privateServerStopped).toBeLessThan(stopServer);
+    // The gc's whole control group went with it, its private server too, before the migration
+    // (the stop returns once the group is empty): killed at once by gc's SIGTERM handler,
+    // not left to finish its slow deletion past the stop's timeout.
     expect(migrated).toBeGreaterThan(stopServer);
+    expect(vm.journal()).toContain(`${GC}: mlflow-gc: stopped (SIGTERM)`);
+    expect(vm.journal()).not.toContain(`${GC}: State 'stop-sigterm' timed out`);
+    // Gone, or a zombie its new parent has not reaped yet.
+    expect((await vm.sh(`case "$(cat /proc/${privateServer.pid}/stat 2>/dev/null)" in "" | *") Z "*) echo gone ;; esac`)).output.trim()).toBe("gone");
     expect(events(calls, "mlflow gc done")).toEqual([]);
     expect(result.output.indexOf("switched /opt/mlflow/venv to")).toBeGreaterThan(result.output.indexOf("restarting mlflow.service"));
     // A oneshot killed by the stop's SIGTERM would fail (systemd.service(5), SuccessExitStatus=)

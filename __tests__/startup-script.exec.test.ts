@@ -120,6 +120,8 @@ describeVm("the fakes themselves", () => {
     const units: Record<string, [string, string]> = {
       "t-stopped": ["/usr/bin/sleep 600", ""],
       "t-stopped-listed": ["/usr/bin/sleep 600", "SuccessExitStatus=SIGTERM"],
+      // Exits 1 on the stop's SIGTERM: a failure however it was stopped.
+      "t-stopped-exit1": ["/opt/exit1-on-term", "SuccessExitStatus=SIGTERM"],
       "t-exit1": ["/usr/bin/false", "SuccessExitStatus=SIGTERM"],
       "t-exit1-listed": ["/usr/bin/false", "SuccessExitStatus=\nSuccessExitStatus=SIGKILL 1"],
       "t-exit1-reset": ["/usr/bin/false", "SuccessExitStatus=1\nSuccessExitStatus="],
@@ -127,16 +129,21 @@ describeVm("the fakes themselves", () => {
     for (const [name, [exec, extra]] of Object.entries(units)) {
       fs.writeFileSync(vm.file(`/etc/systemd/system/${name}.service`), `[Service]\nType=oneshot\nExecStart=${exec}\n${extra}\n`);
     }
+    fs.writeFileSync(vm.file("/opt/exit1-on-term"), "#!/bin/bash\ntrap 'exit 1' TERM\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
     expect((await vm.sh("systemctl daemon-reload")).code).toBe(0);
-    for (const name of ["t-stopped", "t-stopped-listed"]) {
+    for (const name of ["t-stopped", "t-stopped-listed", "t-stopped-exit1"]) {
       await vm.sh(`systemctl start --no-block ${name}.service`);
       while ((await vm.unitState(`${name}.service`)) !== "activating") await new Promise((r) => setTimeout(r, 20));
       await vm.sh(`systemctl stop ${name}.service`);
     }
     for (const name of ["t-exit1", "t-exit1-listed", "t-exit1-reset"]) await vm.sh(`systemctl start ${name}.service`);
     const states = Object.fromEntries(await Promise.all(Object.keys(units).map(async (n) => [n, await vm.unitState(`${n}.service`)])));
-    expect(states).toEqual({ "t-stopped": "failed", "t-stopped-listed": "inactive", "t-exit1": "failed", "t-exit1-listed": "inactive", "t-exit1-reset": "failed" });
+    expect(states).toEqual({
+      "t-stopped": "failed", "t-stopped-listed": "inactive", "t-stopped-exit1": "failed",
+      "t-exit1": "failed", "t-exit1-listed": "inactive", "t-exit1-reset": "failed",
+    });
     expect(vm.journal()).toContain("t-stopped.service: Failed with result 'signal'.");
+    expect(vm.journal()).toContain("t-stopped-exit1.service: Failed with result 'exit-code'.");
     expect(vm.journal()).toContain("t-exit1.service: Failed with result 'exit-code'.");
     expect(vm.journal()).not.toContain("cannot emulate");
   });

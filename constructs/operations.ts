@@ -40,7 +40,7 @@
 //      Strip_Underscores, its integration test TestSystemdLog queries jsonPayload.MESSAGE and
 //      jsonPayload.PRIORITY, and a maintainer filters on jsonPayload._SYSTEMD_UNIT (#1784).
 //    - Cloud Run: the gc job's container log, where templates/mlflow-gc.py writes
-//      "mlflow-gc: ERROR" on each of its failures. A plain-text line is stored in textPayload
+//      "mlflow-gc: ERROR" on each of its failures (the launcher's own, before it, write none). A plain-text line is stored in textPayload
 //      (cloud.google.com/functions/1stgendocs/monitoring/logging, for functions on Cloud Run;
 //      not read for jobs: inferred, to confirm on a deployment). A run ended by its task
 //      timeout or out of memory writes no such line (not alerted).
@@ -154,7 +154,7 @@ export class MlflowOperations extends Construct {
         }], [
           `\`${proxy.unit}\` on the VM failed, so ${proxy.url} is down for its users while MLflow itself may be healthy.`,
           `On the VM: \`journalctl -u ${proxy.unit}\`, then \`sudo systemctl start ${proxy.unit}\`;`,
-          `logs (Cloud Logging, project ${project}): \`resource.type="gce_instance" AND jsonPayload._SYSTEMD_UNIT="${proxy.unit}"\`.`,
+          `logs (Cloud Logging, project ${project}): \`resource.type="gce_instance" AND (jsonPayload._SYSTEMD_UNIT="${proxy.unit}" OR jsonPayload.UNIT="${proxy.unit}")\`.`,
           "Usual causes: a configuration Caddy cannot load, port 80 or 443 taken by another process, its data disk (/var/lib/caddy) missing or full.",
           "(A certificate Caddy cannot get does not stop it: it retries, and the journal says why.)",
         ].join(" "), { notificationRateLimit: { period: "300s" }, autoClose: "86400s" });
@@ -222,8 +222,8 @@ export class MlflowOperations extends Construct {
     if (gc) {
       // Log-match conditions need a notification rate limit (provider 6.50.0
       // monitoring_alert_policy docs: "Required for alert policies with a LogMatch
-      // condition"); one email an hour at most, and an incident closes after a day, so a gc
-      // that fails every day opens one a day.
+      // condition"): at most one email an hour (a failure while the incident is open notifies
+      // on it again); an incident closes a day after its last match.
       this.gcFailurePolicy = policy("GcFailurePolicy", "garbage collection failed", "WARNING", [{
         displayName: gc.kind === "vm" ? `${gc.unit} failed` : `A run of the gc job ${gc.jobName} failed`,
         conditionMatchedLog: { filter: gcFailureFilter(gc) },
@@ -250,17 +250,18 @@ function gcFailureDocumentation(gc: MlflowGcTarget, project: string): string {
     " and the next scheduled run tries again (gc is idempotent).";
   if (gc.kind === "vm") {
     return [
-      `A scheduled \`mlflow gc\` on the VM failed: \`${gc.unit}\` ended with an error, hit its 6-hour limit, or was killed.`, after,
+      `A scheduled \`mlflow gc\` on the VM failed: \`${gc.unit}\` ended with an error, hit its 6-hour limit, or was killed`,
+      "(out of memory, say; a stop's SIGTERM is not a failure).", after,
       `On the VM: \`journalctl -u ${gc.unit}\` (\`systemctl start ${gc.unit}\` runs it now);`,
-      `logs (Cloud Logging, project ${project}): \`resource.type="gce_instance" AND jsonPayload._SYSTEMD_UNIT="${gc.unit}"\`.`,
+      `logs (Cloud Logging, project ${project}): \`resource.type="gce_instance" AND (jsonPayload._SYSTEMD_UNIT="${gc.unit}" OR jsonPayload.UNIT="${gc.unit}")\`.`,
       "Usual causes: the database unreachable, the bucket's permissions, too little free space on the boot disk.",
     ].join(" ");
   }
   return [
-    `A run of the Cloud Run job \`${gc.jobName}\` (\`mlflow gc\`) failed with an error.`, after,
+    `A run of the Cloud Run job \`${gc.jobName}\` (\`mlflow gc\`) failed with an error (its log has a line \`${GC_ERROR_MARKER}\`).`, after,
     `Logs (Cloud Logging, project ${project}): \`resource.type="cloud_run_job" AND resource.labels.job_name="${gc.jobName}"\`;`,
     `run it now: \`gcloud run jobs execute ${gc.jobName} --region=${gc.region} --project=${project}\`.`,
-    "Runs ended by the 6-hour task timeout or out of memory write no error line: see the job's executions.",
+    "Runs ended by the 6-hour task timeout or out of memory, or that fail before gc starts, write no such line: see the job's executions.",
   ].join(" ");
 }
 

@@ -111,14 +111,14 @@ const METRICS_RUNTIME_DIRECTORY = "mlflow-metrics";
 /** The directory `mlflow server --expose-prometheus` keeps its workers' metric files in (RuntimeDirectory=). */
 export const METRICS_DIR = `/run/${METRICS_RUNTIME_DIRECTORY}`;
 
-/**
- * The units whose journal entries the Ops Agent sends to Cloud Logging: the server, gc, Caddy
- * and the startup script (its log tells why a first boot failed).
- */
 /** The unit that runs gc (templates/mlflow-gc.service), started by mlflow-gc.timer. */
 export const GC_UNIT = "mlflow-gc.service";
 /** The unit of Caddy, the HTTPS proxy in front of MLflow with a domain (the caddy package's). */
 export const CADDY_UNIT = "caddy.service";
+/**
+ * The units whose journal entries the Ops Agent sends to Cloud Logging: the server, gc, Caddy
+ * and the startup script (its log tells why a first boot failed).
+ */
 export const LOGGED_UNITS = ["mlflow.service", GC_UNIT, CADDY_UNIT, "google-startup-scripts.service"] as const;
 
 /** The `mlflow server` arguments (no secrets: the database URI comes from the environment). */

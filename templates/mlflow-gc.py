@@ -24,8 +24,13 @@ Environment:
   MLFLOW_GC_OLDER_THAN             `mlflow gc --older-than`, e.g. 30d
   MLFLOW_GC_ARTIFACTS_DESTINATION  gs://bucket/prefix, as the team server's --artifacts-destination
   MLFLOW_GC_SERVER_START_SECONDS   how long to wait for the private server's /health (default 300)
-Exit status: 0 done, 1 gc failed, 2 the private server did not start. A failure is logged
-and leaves the team's server alone; the next scheduled run tries again (gc is idempotent).
+Exit status: 0 done, 1 gc failed (or anything else went wrong), 2 the private server did not
+start; every failure writes one line starting "mlflow-gc: ERROR" (the Cloud Run gc alert
+matches it). A failure leaves the team's server alone; the next scheduled run tries again
+(gc is idempotent). SIGTERM (a stop: systemctl stop, or Cloud Run ending the task) kills the
+private server at once and ends this process by the same signal, which mlflow-gc.service
+counts as clean (SuccessExitStatus=SIGTERM): left to finish an artifact deletion, the server
+could outlast the stop's timeout, which systemd counts as a failed run.
 """
 import os
 import shutil
@@ -111,6 +116,20 @@ def stop(server):
         pass
 
 
+def end_with_sigterm(server, workdir):
+    """SIGTERM's handler while the private server runs (see the module docstring)."""
+    def handler(signum, frame):
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        shutil.rmtree(workdir, ignore_errors=True)
+        log("stopped (SIGTERM): the private server is killed; the next scheduled run does the rest")
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    signal.signal(signal.SIGTERM, handler)
+
+
 def run_gc(uri, older_than, tracking_uri):
     # Set before mlflow.cli is imported: gc's --tracking-uri defaults to the variable as it
     # is at import; the artifact repositories read it again when they resolve URIs.
@@ -145,6 +164,7 @@ def main():
     url = f"http://127.0.0.1:{port}"
     workdir = tempfile.mkdtemp(prefix="mlflow-gc-")
     server = start_private_server(destination, port, workdir)
+    end_with_sigterm(server, workdir)
     try:
         if not wait_healthy(server, url, start_seconds):
             return 2
@@ -165,4 +185,12 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+    except SystemExit:
+        raise  # setting(): its message is the error line
+    except BaseException as error:  # noqa: BLE001 - anything else is a failure too
+        traceback.print_exc()
+        log(f"ERROR: {error!r}")
+        status = 1
+    sys.exit(status)

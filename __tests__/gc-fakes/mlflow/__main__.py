@@ -2,7 +2,9 @@
 Here only `mlflow server --artifacts-only ... --host H --port P` is emulated: it records its
 argv and environment, then serves GET /health with 200 "OK" (mlflow/server/__init__.py,
 health) until SIGTERM. FAKE_SERVER=exit makes it exit at once with status 1 (as `mlflow
-server` does on a usage error); FAKE_SERVER=silent makes it run without answering."""
+server` does on a usage error); FAKE_SERVER=silent makes it run without answering;
+FAKE_SERVER=stubborn makes it record SIGTERM and go on serving (as uvicorn does while a request
+is in flight: it waits for it before it exits)."""
 import http.server
 import os
 import signal
@@ -16,7 +18,10 @@ record("server", argv=args, env=sorted(os.environ), cwd=os.getcwd())
 mode = os.environ.get("FAKE_SERVER", "")
 if mode == "exit":
     sys.exit(1)
-signal.signal(signal.SIGTERM, lambda *_: (record("server-stopped"), sys.exit(0)))
+if mode == "stubborn":
+    signal.signal(signal.SIGTERM, lambda *_: record("server-sigterm-ignored"))
+else:
+    signal.signal(signal.SIGTERM, lambda *_: (record("server-stopped"), sys.exit(0)))
 if mode == "silent":
     while True:
         time.sleep(1)
