@@ -129,11 +129,14 @@ describeVm("the fakes themselves", () => {
     for (const [name, [exec, extra]] of Object.entries(units)) {
       fs.writeFileSync(vm.file(`/etc/systemd/system/${name}.service`), `[Service]\nType=oneshot\nExecStart=${exec}\n${extra}\n`);
     }
-    fs.writeFileSync(vm.file("/opt/exit1-on-term"), "#!/bin/bash\ntrap 'exit 1' TERM\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
+    // It says when its trap is set: a TERM before that would end it by the signal instead.
+    fs.writeFileSync(vm.file("/opt/exit1-on-term"),
+      "#!/bin/bash\ntrap 'exit 1' TERM\ntouch /opt/exit1-ready\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
     expect((await vm.sh("systemctl daemon-reload")).code).toBe(0);
     for (const name of ["t-stopped", "t-stopped-listed", "t-stopped-exit1"]) {
       await vm.sh(`systemctl start --no-block ${name}.service`);
       while ((await vm.unitState(`${name}.service`)) !== "activating") await new Promise((r) => setTimeout(r, 20));
+      while (name === "t-stopped-exit1" && !fs.existsSync(vm.file("/opt/exit1-ready"))) await new Promise((r) => setTimeout(r, 20));
       await vm.sh(`systemctl stop ${name}.service`);
     }
     for (const name of ["t-exit1", "t-exit1-listed", "t-exit1-reset"]) await vm.sh(`systemctl start ${name}.service`);

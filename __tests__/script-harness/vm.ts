@@ -289,9 +289,14 @@ export class FakeVm {
     if (result.code !== 0) throw new Error(`fake-cloudsql ${verb} failed: ${result.output}`);
   }
 
-  /** Every call the fakes recorded, in order. */
+  /**
+   * Every call the fakes recorded, in order. The fakes append while tests poll: a last line
+   * without its newline is still being written, and is left for the next read.
+   */
   calls(): Call[] {
-    return fs.readFileSync(path.join(this.state, "log/calls.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Call);
+    const lines = fs.readFileSync(path.join(this.state, "log/calls.jsonl"), "utf8").split("\n");
+    lines.pop(); // "" after the last complete line, or the one being written
+    return lines.filter(Boolean).map((l) => JSON.parse(l) as Call);
   }
 
   /** What mlflow.service printed, and what the fake service manager logged. */
