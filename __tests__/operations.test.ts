@@ -167,6 +167,21 @@ describe("gc on Cloud Run: a job and Cloud Scheduler", () => {
     expect(invokerId).toBe(`${prefix}-gc-sched`);
     expect(invokerId.length).toBeLessThanOrEqual(30);
   });
+  test.each([
+    ["0 * * * *", "1 h"], ["0 */4 * * *", "4 h"], ["0 2,22 * * *", "4 h"],
+  ])("a schedule denser than the 6-hour task timeout (%s) warns that runs can overlap", (gcSchedule, closest) => {
+    const { stack } = synthStack({ ...CLOUD_RUN, operations: { gcSchedule } });
+    const warnings = stack.server.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
+    expect(warnings).toEqual([expect.stringContaining(`operations.gcSchedule "${gcSchedule}" starts gc as little as ${closest} after the previous run`)]);
+  });
+
+  test("no overlap warning for runs 6 hours or more apart, nor on the VM (its timer never starts a second run)", () => {
+    const warns = (props: Partial<MlflowTrackingStackProps>) =>
+      synthStack(props).stack.server.node.metadata.filter((m) => m.type === "@cdktf/warn");
+    for (const gcSchedule of ["0 4 * * *", "15 */6 * * *", "0 4,16 * * *"]) expect(warns({ ...CLOUD_RUN, operations: { gcSchedule } })).toEqual([]);
+    expect(warns({ operations: { gcSchedule: "0 * * * *" } })).toEqual([]);
+  });
+
   test("the schedule, --older-than and deletion protection follow the props", () => {
     const custom = synthStack({ server: { kind: "cloud-run", deletionProtection: false }, operations: { gcSchedule: "30 2 * * 0", gcOlderThan: "7d" } }).json;
     expect(onlyResource(custom, "google_cloud_scheduler_job").schedule).toBe("30 2 * * 0");

@@ -2,7 +2,7 @@
 // real `systemd-analyze calendar`: the next elapses must be exactly the instants cron would
 // run at), and the evaluator those are compared with (checked against crontab(5) by hand).
 import { spawnSync } from "child_process";
-import { CronSubsetError, cronProblem, firesIn, nextFires, parseCron, toOnCalendar } from "../lib/schedule";
+import { CronSubsetError, cronProblem, firesIn, minHoursBetweenFires, nextFires, parseCron, toOnCalendar } from "../lib/schedule";
 import { tool } from "./helpers";
 
 /** A fixed base: Thursday 2026-01-01 00:00:30 UTC (never itself a fire time). */
@@ -87,6 +87,19 @@ describe("the cron evaluator follows crontab(5)", () => {
     // 2027-01-04 is a Monday: Sundays 10, 17, 24 and 31 January fall within 730 hours.
     expect(firesIn("30 2 * * 0", 730)).toBe(4);
     expect(firesIn("15 */6 * * *", 24)).toBe(4);
+  });
+});
+
+describe("the closest two runs can be (the Cloud Run gc overlap warning)", () => {
+  test.each([
+    ["0 4 * * *", 24], ["0 * * * *", 1], ["15 */6 * * *", 6], ["0 8-20/4 * * *", 4], ["0 4,16 * * *", 12], ["0 2,22 * * *", 4], ["0 0-5 * * *", 1],
+  ])("%s: %i h, as the evaluator's runs over ten days show", (cron, hours) => {
+    expect(minHoursBetweenFires(cron)).toBe(hours);
+    const runs = nextFires(parseCron(cron), BASE, 240).map((d) => d.getTime());
+    expect(Math.min(...runs.slice(1).map((t, i) => (t - runs[i]) / 3_600_000))).toBe(hours);
+  });
+  test("days that never follow each other are not counted on: Sundays only still reads 24 h (at worst)", () => {
+    expect(minHoursBetweenFires("30 2 * * 0")).toBe(24);
   });
 });
 

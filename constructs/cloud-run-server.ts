@@ -10,7 +10,7 @@
 // google_cloud_run_v2_job has run_execution_token, which the GA bindings lack.
 import { createHash } from "crypto";
 import { Construct } from "constructs";
-import { Fn, TerraformProvider, TerraformStack, Token } from "cdktf";
+import { Annotations, Fn, TerraformProvider, TerraformStack, Token } from "cdktf";
 import type { ArtifactRegistryRepository } from "@cdktf/provider-google/lib/artifact-registry-repository";
 import type { GoogleCloudRunV2Service } from "@cdktf/provider-google-beta/lib/google-cloud-run-v2-service";
 import type { GoogleCloudRunV2Job } from "@cdktf/provider-google-beta/lib/google-cloud-run-v2-job";
@@ -28,6 +28,7 @@ import {
   MlflowAccessOptions, MlflowHealthTarget, MlflowGcTarget, MlflowServerBase, MlflowServerBaseProps, validateRuntimeOptions,
 } from "./server-base";
 import { escapeTerraformTemplate, readTemplate, renderTemplate } from "../lib/template";
+import { minHoursBetweenFires } from "../lib/schedule";
 import { ServerEndpoint, allowedHosts, corsOrigins, gcEnvironment, serverEnvironment } from "../lib/server-runtime";
 import { ConnectionPlan, checkConnectionBudget, planConnections } from "../lib/connection-budget";
 import { IAM_MEMBER, Validator, intRange, oneOf } from "../lib/validation";
@@ -91,6 +92,12 @@ export const INGRESS_PORT = 8080;
 export const MLFLOW_PORT = 5000;
 /** Most instances the library configures by default. */
 export const DEFAULT_MAX_INSTANCES = 3;
+/**
+ * How long a gc run may take on Cloud Run: as long as on the VM (TimeoutStartSec=6h,
+ * templates/mlflow-gc.service); a job task may run up to 24 h
+ * (cloud.google.com/run/docs/configuring/task-timeout).
+ */
+export const GC_TASK_TIMEOUT_HOURS = 6;
 
 /** vCPU → allowed memory (MiB) per Cloud Run instance (cloud.google.com/run/docs/configuring/services/cpu, memory-limits). */
 export const CLOUD_RUN_CPU_MEMORY: Readonly<Record<string, readonly [number, number]>> = {
@@ -310,12 +317,22 @@ export class MlflowCloudRunServer extends MlflowServerBase {
       labels: props.labels,
       deletionProtection: this.deletionProtection,
       // Not retried: the next scheduled run retries what is left (gc is idempotent), and a
-      // retry could overlap it.
-      // As long as the VM's gc unit may run (TimeoutStartSec=6h, templates/mlflow-gc.service);
-      // a job task may run up to 24 h (cloud.google.com/run/docs/configuring/task-timeout).
-      template: jobTemplate("gc", escapeTerraformTemplate(readTemplate("mlflow-gc.py")), gcEnv, 0, "21600s"),
+      // retry could overlap it. The task timeout: GC_TASK_TIMEOUT_HOURS.
+      template: jobTemplate("gc", escapeTerraformTemplate(readTemplate("mlflow-gc.py")), gcEnv, 0, `${GC_TASK_TIMEOUT_HOURS * 3600}s`),
       dependsOn: [...this.prerequisites, ...imageRepositories],
     });
+
+    // Cloud Scheduler's "never two simultaneously outstanding executions" (googleapis
+    // google/cloud/scheduler/v1/job.proto, `schedule`) holds for its jobs.run call, which
+    // returns once the execution exists; Cloud Run jobs have no setting against concurrent
+    // executions. A schedule denser than the task timeout can run two gcs at once.
+    const closest = minHoursBetweenFires(this.gcSchedule);
+    if (closest < GC_TASK_TIMEOUT_HOURS) {
+      Annotations.of(this).addWarning(`operations.gcSchedule "${this.gcSchedule}" starts gc as little as ${closest} h after the previous run, ` +
+        `less than the gc job's ${GC_TASK_TIMEOUT_HOURS}-hour task timeout: Cloud Scheduler starts a new execution while one still runs, ` +
+        "so two gc runs can overlap and fail on each other's deletions (and raise the gc alert). " +
+        `Runs at least ${GC_TASK_TIMEOUT_HOURS} hours apart avoid it, e.g. "0 4 * * *".`);
+    }
 
     // Cloud Scheduler runs the job with the Cloud Run Admin API's jobs.run, as a service
     // account of its own that may run this job and nothing else ("Cloud Run Invoker ... can

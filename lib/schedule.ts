@@ -238,6 +238,18 @@ export function nextFires(schedule: CronSchedule, after: Date, count: number, ye
   return fires;
 }
 
+/**
+ * The fewest whole hours between two runs of the schedule, at worst: between two of its hours
+ * on one day, or from its last hour to its first on the next day (assumed possible: day
+ * fields can only space runs further apart). The minute is a single number, so runs are whole
+ * hours apart.
+ */
+export function minHoursBetweenFires(schedule: CronSchedule | string): number {
+  const hours = [...(typeof schedule === "string" ? parseCron(schedule) : schedule).hour.values].sort((a, b) => a - b);
+  const gaps = hours.slice(1).map((h, i) => h - hours[i]);
+  return Math.min(...gaps, 24 - hours[hours.length - 1] + hours[0]);
+}
+
 /** How often the schedule fires in `hours` hours from 2027-01-04 00:00 UTC (a Monday): for cost estimates. */
 export function firesIn(schedule: CronSchedule | string, hours: number): number {
   const s = typeof schedule === "string" ? parseCron(schedule) : schedule;
