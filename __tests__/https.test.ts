@@ -1,4 +1,6 @@
 // Public mode with a domain: Caddy terminates HTTPS on the VM in front of MLflow on 127.0.0.1.
+import * as fs from "fs";
+import * as path from "path";
 import { MlflowValidationError, renderCaddyfile, renderMlflowUnit, renderStartupScript } from "../lib";
 import { SCRIPT_OPTIONS, checkCaddyfile, onlyResource, resourcesOf, synthStack, vmScript, TfJson, tool } from "./helpers";
 
@@ -84,6 +86,13 @@ describe("Caddyfile", () => {
     ]));
     expect(validation.output).toContain("Valid configuration");
     expect(validation.status).toBe(0);
+    // A stop waits for requests in flight less long than caddy.service's TimeoutStopSec=
+    // (5 s, in the caddy package's unit and in the harness's copy of caddyserver/dist's):
+    // past that, systemd kills Caddy and the unit fails (the "HTTPS proxy failed" alert).
+    expect(config.apps.http.grace_period).toBe(3e9);
+    const unit = fs.readFileSync(path.join(__dirname, "script-harness/bin/apt-get"), "utf8");
+    expect(unit).toMatch(/^TimeoutStopSec=5s$/m);
+    expect(config.apps.http.grace_period / 1e9).toBeLessThan(5);
   });
 
   test("refuses a domain that is not a DNS name", () => {

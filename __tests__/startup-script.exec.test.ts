@@ -140,7 +140,17 @@ describeVm("the fakes themselves", () => {
       await vm.sh(`systemctl stop ${name}.service`);
     }
     for (const name of ["t-exit1", "t-exit1-listed", "t-exit1-reset"]) await vm.sh(`systemctl start ${name}.service`);
-    const states = Object.fromEntries(await Promise.all(Object.keys(units).map(async (n) => [n, await vm.unitState(`${n}.service`)])));
+    // The fake ends a start job before the unit's final state is written (systemd writes the
+    // state first): wait for each unit to settle.
+    const settled = async (n: string): Promise<string> => {
+      let state = await vm.unitState(`${n}.service`);
+      for (let i = 0; i < 500 && /^(activating|deactivating)$/.test(state); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        state = await vm.unitState(`${n}.service`);
+      }
+      return state;
+    };
+    const states = Object.fromEntries(await Promise.all(Object.keys(units).map(async (n) => [n, await settled(n)])));
     expect(states).toEqual({
       "t-stopped": "failed", "t-stopped-listed": "inactive", "t-stopped-exit1": "failed",
       "t-exit1": "failed", "t-exit1-listed": "inactive", "t-exit1-reset": "failed",

@@ -27,7 +27,9 @@
 //    caddy.service has no Restart= (the caddy package's unit: caddyserver/dist
 //    init/caddy.service, as of commit 509c30c), so a crash or a start that
 //    fails leaves it failed: systemd's "Unit failed" entry about it, as for gc below. (A
-//    certificate Caddy cannot renew while it runs is not seen.)
+//    certificate Caddy cannot renew while it runs is not seen.) A stop or restart is not
+//    one: templates/Caddyfile's grace_period (3 s) ends it before the unit's TimeoutStopSec=5s
+//    would kill Caddy, a "timeout" failure to systemd.
 //  - A failed scheduled gc (a log-match policy; gc never touches the server, so the health
 //    alert never sees it, while deleted runs and their artifacts pile up):
 //    - VM: systemd's own journal entry when mlflow-gc.service enters the failed state, whatever

@@ -117,16 +117,19 @@ def stop(server):
 
 
 def end_with_sigterm(server, workdir):
-    """SIGTERM's handler while the private server runs (see the module docstring)."""
+    """SIGTERM's handler while the private server runs (see the module docstring); whatever
+    goes wrong in it, the process still ends by SIGTERM, as a stop must."""
     def handler(signum, frame):
         try:
-            os.killpg(server.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        shutil.rmtree(workdir, ignore_errors=True)
-        log("stopped (SIGTERM): the private server is killed; the next scheduled run does the rest")
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
+            try:
+                os.killpg(server.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            shutil.rmtree(workdir, ignore_errors=True)
+            log("stopped (SIGTERM): the private server is killed; the next scheduled run does the rest")
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
     signal.signal(signal.SIGTERM, handler)
 
 
@@ -181,6 +184,8 @@ def main():
         return 0
     finally:
         stop(server)
+        # The server is gone (its process group id may be reused): SIGTERM is plain again.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
