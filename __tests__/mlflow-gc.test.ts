@@ -15,32 +15,40 @@ const URI = "postgresql+psycopg2://mlflow:s3cret-pa55@10.91.0.3:5432/mlflow?sslm
 
 interface Event { event: string; pid: number; [key: string]: any }
 
-function runGc(extraEnv: Record<string, string> = {}): { status: number | null; output: string; events: Event[] } {
+/** A scratch directory holding the script and the stand-ins' record file. */
+function scratch(): { dir: string; record: string; script: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlflow-gc-test-"));
-  const record = path.join(dir, "record.jsonl");
   const script = path.join(dir, "mlflow-gc.py");
   fs.writeFileSync(script, readTemplate("mlflow-gc.py"));
+  return { dir, record: path.join(dir, "record.jsonl"), script };
+}
+
+/** The script's environment: the stand-in mlflow package, the settings a unit gives, and `extra`. */
+function gcEnv(record: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    PYTHONPATH: FAKES,
+    PYTHONDONTWRITEBYTECODE: "1",
+    FAKE_RECORD: record,
+    MLFLOW_BACKEND_STORE_URI: URI,
+    MLFLOW_AUTH_CONFIG_PATH: "/run/credentials/mlflow.service/basic_auth.ini",
+    MLFLOW_FLASK_SERVER_SECRET_KEY: "flask-secret",
+    MLFLOW_GC_OLDER_THAN: "30d",
+    MLFLOW_GC_ARTIFACTS_DESTINATION: "gs://acme-ml-prod-mlflow-artifacts/mlartifacts",
+    ...extra,
+  };
+}
+
+/** What the stand-ins recorded so far. */
+function recorded(record: string): Event[] {
+  return fs.existsSync(record) ? fs.readFileSync(record, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Event) : [];
+}
+
+function runGc(extraEnv: Record<string, string> = {}): { status: number | null; output: string; events: Event[] } {
+  const { dir, record, script } = scratch();
   try {
-    const result = spawnSync("python3", [script], {
-      encoding: "utf8",
-      timeout: 60_000,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        PYTHONPATH: FAKES,
-        PYTHONDONTWRITEBYTECODE: "1",
-        FAKE_RECORD: record,
-        MLFLOW_BACKEND_STORE_URI: URI,
-        MLFLOW_AUTH_CONFIG_PATH: "/run/credentials/mlflow.service/basic_auth.ini",
-        MLFLOW_FLASK_SERVER_SECRET_KEY: "flask-secret",
-        MLFLOW_GC_OLDER_THAN: "30d",
-        MLFLOW_GC_ARTIFACTS_DESTINATION: "gs://acme-ml-prod-mlflow-artifacts/mlartifacts",
-        ...extraEnv,
-      },
-    });
-    const events = fs.existsSync(record)
-      ? fs.readFileSync(record, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Event)
-      : [];
-    return { status: result.status, output: result.stdout + result.stderr, events };
+    const result = spawnSync("python3", [script], { encoding: "utf8", timeout: 60_000, env: gcEnv(record, extraEnv) });
+    return { status: result.status, output: result.stdout + result.stderr, events: recorded(record) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -140,20 +148,11 @@ describe("mlflow-gc.py", () => {
   test("SIGTERM (a stop) kills the private server at once, even one that would finish a request first, and ends by SIGTERM", async () => {
     // systemd sends SIGTERM to every process of the unit; a server left to finish a long
     // artifact deletion could outlast the stop's timeout, a failed run to systemd.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlflow-gc-test-"));
-    const record = path.join(dir, "record.jsonl");
-    const script = path.join(dir, "mlflow-gc.py");
-    fs.writeFileSync(script, readTemplate("mlflow-gc.py"));
-    const events = (): Event[] => (fs.existsSync(record) ? fs.readFileSync(record, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
+    const { dir, record, script } = scratch();
+    const events = (): Event[] => recorded(record);
     let serverPid: number | undefined;
     try {
-      const child = spawn("python3", [script], {
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin", PYTHONPATH: FAKES, PYTHONDONTWRITEBYTECODE: "1", FAKE_RECORD: record,
-          MLFLOW_BACKEND_STORE_URI: URI, MLFLOW_GC_OLDER_THAN: "30d", MLFLOW_GC_ARTIFACTS_DESTINATION: "gs://b/mlartifacts",
-          TMPDIR: dir, FAKE_SERVER: "stubborn", FAKE_GC: "slow",
-        },
-      });
+      const child = spawn("python3", [script], { env: gcEnv(record, { TMPDIR: dir, FAKE_SERVER: "stubborn", FAKE_GC: "slow" }) });
       let output = "";
       child.stdout.on("data", (d) => (output += d));
       child.stderr.on("data", (d) => (output += d));

@@ -29,6 +29,17 @@ function problemsOf(props: Partial<MlflowTrackingStackProps>): string[] {
 
 const policies = (json: TfJson) => Object.fromEntries(resourcesOf(json, "google_monitoring_alert_policy").map(([name, p]) => [name.split("_")[1], p]));
 const conditionNames = (policy: any) => policy.conditions.map((c: any) => c.display_name);
+/** The one condition of a policy on systemd's "Unit failed" entry about `unit` on the stack's VM. */
+function unitFailedConditions(json: TfJson, unit: string, displayName: string): unknown[] {
+  const [vm] = resourcesOf(json, "google_compute_instance").map(([name]) => name);
+  return [{
+    display_name: displayName,
+    condition_matched_log: {
+      filter: `resource.type = "gce_instance" AND resource.labels.instance_id = "\${google_compute_instance.${vm}.instance_id}"` +
+        ` AND jsonPayload.MESSAGE_ID = "${UNIT_FAILED_MESSAGE_ID}" AND jsonPayload.UNIT = "${unit}"`,
+    },
+  }];
+}
 
 describe("operations: validation", () => {
   const bad: Array<[string, unknown, RegExp]> = [
@@ -271,18 +282,11 @@ describe("alerting", () => {
   test("a VM with a domain: Caddy's unit failing on this VM, apart from MLflow's own health (CRITICAL)", () => {
     const { json, stack } = synthStack(PUBLIC_LIMITED);
     const proxy = policies(json).ProxyPolicy;
-    const [vm] = resourcesOf(json, "google_compute_instance").map(([name]) => name);
     expect(proxy).toMatchObject({
       severity: "CRITICAL", combiner: "OR", display_name: "MLflow (mlflow): HTTPS proxy caddy.service failed",
       alert_strategy: { notification_rate_limit: { period: "300s" }, auto_close: "86400s" },
     });
-    expect(proxy.conditions).toEqual([{
-      display_name: "caddy.service failed",
-      condition_matched_log: {
-        filter: `resource.type = "gce_instance" AND resource.labels.instance_id = "\${google_compute_instance.${vm}.instance_id}"` +
-          ` AND jsonPayload.MESSAGE_ID = "${UNIT_FAILED_MESSAGE_ID}" AND jsonPayload.UNIT = "caddy.service"`,
-      },
-    }]);
+    expect(proxy.conditions).toEqual(unitFailedConditions(json, "caddy.service", "caddy.service failed"));
     expect(proxy.documentation.content).toContain("https://mlflow.example.com is down for its users");
     expect(stack.server.healthTarget).toMatchObject({ kind: "vm", proxy: { unit: CADDY_UNIT, url: "https://mlflow.example.com" } });
     // The unit the policy names is the one the startup script starts and the Ops Agent ships
@@ -302,15 +306,8 @@ describe("alerting", () => {
     test("VM: systemd's \"Unit failed\" entry about mlflow-gc.service, from this VM", () => {
       const { json } = synthStack();
       const gc = policies(json).GcFailurePolicy;
-      const [vm] = resourcesOf(json, "google_compute_instance").map(([name]) => name);
       expect(gc).toMatchObject({ severity: "WARNING", combiner: "OR", display_name: "MLflow (mlflow): garbage collection failed", alert_strategy: strategy });
-      expect(gc.conditions).toEqual([{
-        display_name: "mlflow-gc.service failed",
-        condition_matched_log: {
-          filter: `resource.type = "gce_instance" AND resource.labels.instance_id = "\${google_compute_instance.${vm}.instance_id}"` +
-            ` AND jsonPayload.MESSAGE_ID = "${UNIT_FAILED_MESSAGE_ID}" AND jsonPayload.UNIT = "mlflow-gc.service"`,
-        },
-      }]);
+      expect(gc.conditions).toEqual(unitFailedConditions(json, "mlflow-gc.service", "mlflow-gc.service failed"));
       expect(gc.documentation.content).toContain("journalctl -u mlflow-gc.service");
     });
 

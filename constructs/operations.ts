@@ -54,7 +54,7 @@ import {
 import { MonitoringNotificationChannel } from "@cdktf/provider-google/lib/monitoring-notification-channel";
 import type { MonitoringUptimeCheckConfig } from "@cdktf/provider-google/lib/monitoring-uptime-check-config";
 import type { IMlflowBackendDatabase } from "./database";
-import type { IMlflowServer, MlflowGcTarget, MlflowHealthTarget } from "./server-base";
+import type { IMlflowServer, MlflowGcTarget, MlflowHealthTarget, MlflowVmUnitTarget } from "./server-base";
 import { loadMonitoringUptimeCheckConfig } from "../lib/private/optional-providers";
 import { validateOperationsOptions } from "../lib/operations";
 import { DEFAULT_NAME_PREFIX, Validator, checkCommonProps } from "../lib/validation";
@@ -152,11 +152,11 @@ export class MlflowOperations extends Construct {
         // stays failed until someone acts, so the incident stays open for a day.
         this.proxyPolicy = policy("ProxyPolicy", `HTTPS proxy ${proxy.unit} failed`, "CRITICAL", [{
           displayName: `${proxy.unit} failed`,
-          conditionMatchedLog: { filter: unitFailedFilter(proxy.instanceId, proxy.unit) },
+          conditionMatchedLog: { filter: unitFailedFilter(proxy) },
         }], [
           `\`${proxy.unit}\` on the VM failed, so ${proxy.url} is down for its users while MLflow itself may be healthy.`,
           `On the VM: \`journalctl -u ${proxy.unit}\`, then \`sudo systemctl start ${proxy.unit}\`;`,
-          `logs (Cloud Logging, project ${project}): \`resource.type="gce_instance" AND (jsonPayload._SYSTEMD_UNIT="${proxy.unit}" OR jsonPayload.UNIT="${proxy.unit}")\`.`,
+          `logs ${unitLogsQuery(proxy.unit, project)}.`,
           "Usual causes: a configuration Caddy cannot load, port 80 or 443 taken by another process, its data disk (/var/lib/caddy) missing or full.",
           "(A certificate Caddy cannot get does not stop it: it retries, and the journal says why.)",
         ].join(" "), { notificationRateLimit: { period: "300s" }, autoClose: "86400s" });
@@ -234,16 +234,21 @@ export class MlflowOperations extends Construct {
   }
 }
 
-/** systemd's "Unit failed" entry about `unit` on the VM `instanceId` (see the header). */
-export function unitFailedFilter(instanceId: string, unit: string): string {
-  return filter('resource.type = "gce_instance"', `resource.labels.instance_id = "${instanceId}"`,
-    `jsonPayload.MESSAGE_ID = "${UNIT_FAILED_MESSAGE_ID}"`, `jsonPayload.UNIT = "${unit}"`);
+/** systemd's "Unit failed" entry about the unit, on its VM (see the header). */
+export function unitFailedFilter(target: MlflowVmUnitTarget): string {
+  return filter('resource.type = "gce_instance"', `resource.labels.instance_id = "${target.instanceId}"`,
+    `jsonPayload.MESSAGE_ID = "${UNIT_FAILED_MESSAGE_ID}"`, `jsonPayload.UNIT = "${target.unit}"`);
+}
+
+/** Where a VM unit's journal is in Cloud Logging: its own entries and systemd's about it. */
+function unitLogsQuery(unit: string, project: string): string {
+  return `(Cloud Logging, project ${project}): \`resource.type="gce_instance" AND (jsonPayload._SYSTEMD_UNIT="${unit}" OR jsonPayload.UNIT="${unit}")\``;
 }
 
 /** The log entries of a failed gc run (see the header). */
 export function gcFailureFilter(gc: MlflowGcTarget): string {
   return gc.kind === "vm"
-    ? unitFailedFilter(gc.instanceId, gc.unit)
+    ? unitFailedFilter(gc)
     : filter('resource.type = "cloud_run_job"', `resource.labels.job_name = "${gc.jobName}"`, `textPayload : "${GC_ERROR_MARKER}"`);
 }
 
@@ -255,7 +260,7 @@ function gcFailureDocumentation(gc: MlflowGcTarget, project: string): string {
       `A scheduled \`mlflow gc\` on the VM failed: \`${gc.unit}\` ended with an error, hit its 6-hour limit, or was killed`,
       "(out of memory, say; a stop's SIGTERM is not a failure).", after,
       `On the VM: \`journalctl -u ${gc.unit}\` (\`systemctl start ${gc.unit}\` runs it now);`,
-      `logs (Cloud Logging, project ${project}): \`resource.type="gce_instance" AND (jsonPayload._SYSTEMD_UNIT="${gc.unit}" OR jsonPayload.UNIT="${gc.unit}")\`.`,
+      `logs ${unitLogsQuery(gc.unit, project)}.`,
       "Usual causes: the database unreachable, the bucket's permissions, too little free space on the boot disk.",
     ].join(" ");
   }

@@ -62,29 +62,29 @@ export type MlflowHealthTarget =
     readonly minInstances: number;
   };
 
-/** A systemd unit on a VM whose failure MlflowOperations alerts on (from its journal). */
-export interface MlflowProxyTarget {
+/**
+ * A systemd unit on a VM whose failure MlflowOperations alerts on: systemd's "Unit failed"
+ * entry about it in the VM's journal, which the Ops Agent ships.
+ */
+export interface MlflowVmUnitTarget {
   /** The VM's numeric id (`resource.labels.instance_id` of its log entries). */
   readonly instanceId: string;
-  /** The proxy's unit, e.g. `caddy.service`. */
+  /** The unit, e.g. `caddy.service` or `mlflow-gc.service`. */
   readonly unit: string;
+}
+
+/** The HTTPS proxy's unit in front of MLflow on a VM. */
+export interface MlflowProxyTarget extends MlflowVmUnitTarget {
   /** The URL it serves, for the alert's text. */
   readonly url: string;
 }
 
 /**
  * Where a failed scheduled `mlflow gc` shows, for MlflowOperations' alert on it: on a VM, the
- * systemd unit that runs gc (systemd logs "Failed with result …" about it, which the Ops
- * Agent ships), on Cloud Run the gc job (its container log).
+ * oneshot unit that runs gc; on Cloud Run the gc job (its container log).
  */
 export type MlflowGcTarget =
-  | {
-    readonly kind: "vm";
-    /** The VM's numeric id (`resource.labels.instance_id` of its log entries). */
-    readonly instanceId: string;
-    /** The oneshot unit that runs gc, e.g. `mlflow-gc.service`. */
-    readonly unit: string;
-  }
+  | ({ readonly kind: "vm" } & MlflowVmUnitTarget)
   | {
     readonly kind: "cloud-run";
     readonly jobName: string;

@@ -19,7 +19,7 @@ export {
 } from "../constructs/cloud-run-server";
 export {
   MlflowServerBase, MlflowServerBaseProps, IMlflowServer, MlflowServerKind, MlflowAccessMode, MlflowAccessOptions,
-  MlflowAuthOptions, MlflowOperationsOptions, BACKUP_PERMISSIONS, MlflowHealthTarget, MlflowUptimeCheckTarget, MlflowGcTarget, MlflowProxyTarget,
+  MlflowAuthOptions, MlflowOperationsOptions, BACKUP_PERMISSIONS, MlflowHealthTarget, MlflowUptimeCheckTarget, MlflowGcTarget, MlflowProxyTarget, MlflowVmUnitTarget,
 } from "../constructs/server-base";
 export { MlflowGeneratedSecret, MlflowGeneratedSecretProps, IMlflowSecret } from "../constructs/generated-secret";
 export {

@@ -87,13 +87,16 @@ const MLFLOW_URL = /^(?:-e)?(?:(?:git|hg|svn|bzr)\+)?(?:https?|ssh|git|file):\/\
 
 /** Lines that install Python packages: pip, pip3, python -m pip, uv pip, uv add, pipx, poetry add. */
 const INSTALL_LINE = /\b(pip3?|pipx)\s+install\b|\buv\s+(pip\s+install|add)\b|\bpoetry\s+add\b/;
-// mlflow-skinny first: with "mlflow" first, "mlflow-skinny<4" read as mlflow with specifier
-// "-skinny<4". Any spelling pip takes for it: names compare with runs of "-", "_" and "."
-// as one "-", case-insensitively (PEP 503, "Normalized Names").
-const MLFLOW_PACKAGE = /^(mlflow[-_.]+skinny|mlflow)(\[[^\]]*\])?(.*)$/i;
+/**
+ * The package names, mlflow-skinny in any spelling pip takes for it: names compare with runs
+ * of "-", "_" and "." as one "-", case-insensitively (PEP 503, "Normalized Names"). The
+ * optional part is tried first: "mlflow-skinny<4" is mlflow-skinny, not mlflow with "-skinny<4".
+ */
+const MLFLOW_NAME = String.raw`mlflow(?:[-_.]+skinny)?`;
+const MLFLOW_PACKAGE = new RegExp(String.raw`^(${MLFLOW_NAME})(\[[^\]]*\])?(.*)$`, "i");
 const VERSION_OPERATOR = /^(===|==|~=|!=|>=|<=|>|<|@)/;
 /** What a line needs besides an install verb to hold a requirement (see mlflowRequirements). */
-const REQUIREMENT_HINT = /:\/\/|@|mlflow(?:[-_.]+skinny)?[[=~!<>]/i;
+const REQUIREMENT_HINT = new RegExp(String.raw`://|@|${MLFLOW_NAME}[[=~!<>]`, "i");
 
 /**
  * Every MLflow requirement a script installs. A word with a version operator or extras
