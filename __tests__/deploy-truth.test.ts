@@ -187,12 +187,12 @@ describe("getting onto the VM: adminMembers", () => {
   const { json } = synthStack({ access: { iapMembers: ["group:ml@example.com"], adminMembers: ["user:ops@example.com", "group:ml@example.com"] } });
   test("OS Login with sudo on this VM, service account user on its account, recreated with the VM", () => {
     const logins = resourcesOf(json, "google_compute_instance_iam_member").map(([, r]) => r).filter((r) => r.role === "roles/compute.osAdminLogin");
-    expect(logins.map((r) => r.member)).toEqual(["user:ops@example.com", "group:ml@example.com"]);
+    expect(logins.map((r) => r.member).sort()).toEqual(["group:ml@example.com", "user:ops@example.com"]);
     for (const r of logins) expect(r.lifecycle).toEqual({ replace_triggered_by: ["google_compute_instance.Server_7E7D21FA"] });
     const saUsers = resourcesOf(json, "google_service_account_iam_member").map(([, r]) => r);
-    expect(saUsers.map((r) => [r.role, r.member, r.service_account_id])).toEqual([
-      ["roles/iam.serviceAccountUser", "user:ops@example.com", "${google_service_account.Server_ServiceAccount_97513772.name}"],
+    expect(saUsers.map((r) => [r.role, r.member, r.service_account_id]).sort()).toEqual([
       ["roles/iam.serviceAccountUser", "group:ml@example.com", "${google_service_account.Server_ServiceAccount_97513772.name}"],
+      ["roles/iam.serviceAccountUser", "user:ops@example.com", "${google_service_account.Server_ServiceAccount_97513772.name}"],
     ]);
   });
   test("an admin who is not a tunnel user gets the tunnel for SSH; no binding twice", () => {

@@ -124,16 +124,42 @@ describe("grant bindings: one per member and scope", () => {
     const c = artifacts.grantReadWrite("user:ada@example.com", other);
     expect(artifacts.grantReadWrite("user:ada@example.com", other)).toBe(c);
     const d = artifacts.grantReadWrite("user:bob@example.com", other);
+    // Named after the member (sha256 of "user:ada@example.com" begins ad20d63c4f).
     expect([a, b, c, d].map((g: any) => g.node.path)).toEqual([
-      "s/Artifacts/ObjectUser0", "s/Artifacts/ObjectUser1", "other/s-Artifacts/ObjectUser0", "other/s-Artifacts/ObjectUser1",
+      "s/Artifacts/ObjectUser-ad20d63c4f", "s/Artifacts/ObjectUser-8add47ec07", "other/s-Artifacts/ObjectUser-ad20d63c4f", "other/s-Artifacts/ObjectUser-8add47ec07",
     ]);
+  });
+
+  test("removing a grant leaves the other members' bindings where they are; 0.1.0's place numbers move along", () => {
+    const addressesWith = (members: string[]) => {
+      const { stack, artifacts } = store();
+      new GoogleProvider(stack, "google", { project: "acme-ml-prod" });
+      for (const m of members) artifacts.grantReadWrite(m);
+      const json = JSON.parse(Testing.synth(stack));
+      return { bindings: Object.entries<any>(json.resource.google_storage_bucket_iam_member).map(([name, r]) => [name, r.member]), moved: json.moved };
+    };
+    const before = addressesWith(["group:ml@example.com", "user:ada@example.com"]);
+    const after = addressesWith(["user:ada@example.com"]);
+    expect(after.bindings).toHaveLength(1);
+    expect(before.bindings).toContainEqual(after.bindings[0]);
+    // 0.1.0 numbered them in the order of the calls; the same calls synthesized at 4997603
+    // gave Artifacts_ObjectUser0_419C8756 (the group) and Artifacts_ObjectUser1_83219C47
+    // (ada), and with ada alone Artifacts_ObjectUser0_419C8756. Each moves to the member's
+    // address (the move follows the calls as they are now).
+    const [ml, ada] = before.bindings.map(([name]) => `google_storage_bucket_iam_member.${name}`);
+    expect(before.bindings.map(([, member]) => member)).toEqual(["group:ml@example.com", "user:ada@example.com"]);
+    expect(before.moved).toEqual([
+      { from: "google_storage_bucket_iam_member.Artifacts_ObjectUser0_419C8756", to: ml },
+      { from: "google_storage_bucket_iam_member.Artifacts_ObjectUser1_83219C47", to: ada },
+    ]);
+    expect(after.moved).toEqual([{ from: "google_storage_bucket_iam_member.Artifacts_ObjectUser0_419C8756", to: ada }]);
   });
 
   test("a scope below a stack (a construct of the principal's stack) works too", () => {
     const { other, artifacts } = store();
     const team = new TerraformStack(other.node.root as App, "team");
     const g = artifacts.grantReadWrite("group:ml@example.com", team);
-    expect((g as any).node.path).toBe("team/s-Artifacts/ObjectUser0");
+    expect((g as any).node.path).toBe("team/s-Artifacts/ObjectUser-63e7f7c613");
   });
 
   test("secrets: grantAccess takes a scope the same way", () => {
@@ -145,7 +171,7 @@ describe("grant bindings: one per member and scope", () => {
     const secret = new MlflowGeneratedSecret(stack, "Token", { projectId: "acme-ml-prod", secretId: "ml-token" });
     const here = secret.grantAccess("user:ada@example.com");
     const there = secret.grantAccess("user:ada@example.com", other);
-    expect([here, there].map((g: any) => g.node.path)).toEqual(["s/Token/Accessor0", "other/s-Token/Accessor0"]);
+    expect([here, there].map((g: any) => g.node.path)).toEqual(["s/Token/Accessor-ad20d63c4f", "other/s-Token/Accessor-ad20d63c4f"]);
     const { stacks } = synthAll(app);
     const binding = Object.values<any>(stacks.other.resource.google_secret_manager_secret_iam_member)[0];
     expect(binding.secret_id).toMatch(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-s\.outputs\.cross-stack-output-google_secret_manager_secretToken_[0-9A-F]+secret_id\}$/);

@@ -4,6 +4,7 @@
 // Manager while MLflow keeps the old one (it creates the admin once), which locks them out.
 // The addresses below were read from the first release's synthesized stacks; a test that
 // fails here means a change would replace real infrastructure (use moveTo, or keep the id).
+import { Fn } from "cdktf";
 import { synthStack, TfJson } from "./helpers";
 import { MlflowTrackingStackProps } from "../lib";
 
@@ -54,5 +55,69 @@ test("the generated passwords keep their settings (a changed length or character
     Database_Password_Value_159A38AE: { length: 32, special: false, min_lower: 1, min_upper: 1, min_numeric: 1 },
     Server_AdminPassword_Value_B28B43C7: { length: 32, special: false, min_lower: 1, min_upper: 1, min_numeric: 1 },
     Server_FlaskSecretKey_Value_B3601A14: { length: 48, special: false, min_lower: 1, min_upper: 1, min_numeric: 1 },
+  });
+});
+
+describe("per-member IAM bindings: named after the member, moved from 0.1.0's place numbers", () => {
+  const A = "group:ml-team@example.com", B = "user:ada@example.com", C = "user:grace@example.com";
+  const BINDING_TYPES = [
+    "google_iap_tunnel_instance_iam_member", "google_compute_instance_iam_member", "google_service_account_iam_member",
+    "google_iap_web_cloud_run_service_iam_member", "google_cloud_run_v2_service_iam_member",
+  ];
+  /** Every per-member binding: address → "role member". */
+  function bindings(json: TfJson): Map<string, string> {
+    return new Map(BINDING_TYPES.flatMap((type) => Object.entries(json.resource[type] ?? {})
+      .filter(([, r]) => typeof r.member === "string" && r.member.includes("@example.com"))
+      .map(([name, r]) => [`${type}.${name}`, `${r.role} ${r.member}`] as [string, string])));
+  }
+  type Moved = Array<{ from: string; to: string }>;
+  const movedOf = (json: TfJson): Moved => (json as TfJson & { moved?: Moved }).moved ?? [];
+
+  test("a deploy of 0.1.0's private stack moves its tunnel bindings, each to the binding of the same member", () => {
+    // The addresses 0.1.0 gave them (synthesized at 4997603 with these two members).
+    const { json } = synthStack({ access: { mode: "private", iapMembers: [A, B] } });
+    const moved = movedOf(json);
+    expect(moved.map((m) => m.from).sort()).toEqual([
+      "google_compute_instance_iam_member.Server_InstanceViewer0_7DB7633B",
+      "google_compute_instance_iam_member.Server_InstanceViewer1_3071A8AB",
+      "google_iap_tunnel_instance_iam_member.Server_IapTunnelUser0_25850050",
+      "google_iap_tunnel_instance_iam_member.Server_IapTunnelUser1_90A5E8ED",
+    ]);
+    const found = bindings(json);
+    const target = (from: string) => found.get(moved.find((m) => m.from === from)!.to);
+    expect(target("google_iap_tunnel_instance_iam_member.Server_IapTunnelUser0_25850050")).toBe(`roles/iap.tunnelResourceAccessor ${A}`);
+    expect(target("google_iap_tunnel_instance_iam_member.Server_IapTunnelUser1_90A5E8ED")).toBe(`roles/iap.tunnelResourceAccessor ${B}`);
+    expect(target("google_compute_instance_iam_member.Server_InstanceViewer0_7DB7633B")).toBe(`roles/compute.viewer ${A}`);
+    expect(target("google_compute_instance_iam_member.Server_InstanceViewer1_3071A8AB")).toBe(`roles/compute.viewer ${B}`);
+  });
+
+  test.each<[string, (members: string[]) => Partial<MlflowTrackingStackProps>]>([
+    ["VM, tunnel users", (m) => ({ access: { mode: "private", iapMembers: m } })],
+    ["VM, administrators", (m) => ({ access: { mode: "private", iapMembers: [A], adminMembers: m } })],
+    ["Cloud Run, IAP users", (m) => ({ server: { kind: "cloud-run" }, access: { iapMembers: m } })],
+    ["Cloud Run, invokers", (m) => ({ server: { kind: "cloud-run" }, access: { mode: "internal", invokerMembers: m.map((x) => x.replace(/^(user|group):/, "serviceAccount:")) } })],
+  ])("%s: removing the first member leaves every other member's bindings where they are", (_name, props) => {
+    // With place numbers, B's bindings would move to A's addresses: Terraform may create them
+    // there before it deletes the old ones of the same member and role, and the delete
+    // removes B's access until the next deploy.
+    const before = bindings(synthStack(props([A, B, C])).json);
+    const after = bindings(synthStack(props([B, C])).json);
+    expect(after.size).toBeGreaterThan(0);
+    for (const [address, grant] of after) expect([address, before.get(address)]).toEqual([address, grant]);
+    // Only the first member's grants go.
+    const gone = [...before.values()].filter((g) => ![...after.values()].includes(g));
+    expect(gone.length).toBeGreaterThan(0);
+    expect(gone.filter((g) => !g.includes("ml-team@example.com"))).toEqual([]);
+  });
+
+  test("a member known only at apply keeps its place number, the address 0.1.0 gave it: no moved block", () => {
+    const { json } = synthStack({ access: { mode: "private", iapMembers: [Fn.lower(B)] } });
+    expect(movedOf(json)).toEqual([]);
+    expect(Object.keys(json.resource.google_iap_tunnel_instance_iam_member)).toEqual(["Server_IapTunnelUser0_25850050"]);
+  });
+
+  test("bindings that 0.1.0 did not have (administrators, Cloud Run) get no moved block", () => {
+    expect(movedOf(synthStack({ access: { mode: "private", iapMembers: [], adminMembers: [A, B] } }).json)).toEqual([]);
+    expect(movedOf(synthStack({ server: { kind: "cloud-run" }, access: { iapMembers: [A, B] } }).json)).toEqual([]);
   });
 });

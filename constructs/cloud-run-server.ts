@@ -28,6 +28,7 @@ import {
   MlflowAccessOptions, MlflowHealthTarget, MlflowGcTarget, MlflowServerBase, MlflowServerBaseProps, validateRuntimeOptions,
 } from "./server-base";
 import { escapeTerraformTemplate, readTemplate, renderTemplate } from "../lib/template";
+import { memberBindingId } from "../lib/private/member-binding";
 import { minHoursBetweenFires } from "../lib/schedule";
 import { ServerEndpoint, allowedHosts, corsOrigins, gcEnvironment, serverEnvironment } from "../lib/server-runtime";
 import { ConnectionPlan, checkConnectionBudget, planConnections } from "../lib/connection-budget";
@@ -503,18 +504,6 @@ export function renderCloudRunCaddyfile(): string {
  * name, an image given as a reference) are hashed by Terraform, each a plain reference. So
  * the token is the same from one synth to the next and changes whenever any input does.
  */
-/**
- * The construct id of one member's binding, named after the member, not its place in the
- * list: with `Invoker0`, `Invoker1`, … removing the first member moves the second one's
- * binding to another address, and Terraform may create it there before it deletes the old
- * one, which removes the member's access until the next apply. A member that is a token
- * (known only at apply) keeps its place number, the only stable name it has at synth.
- */
-export function memberBindingId(prefix: string, member: string, index: number): string {
-  if (Token.isUnresolved(member)) return `${prefix}${index}`;
-  return `${prefix}-${createHash("sha256").update(member).digest("hex").slice(0, 10)}`;
-}
-
 export function migrationToken(texts: readonly string[], values: readonly string[]): string {
   const literal = [...texts, ...values.filter((v) => !Token.isUnresolved(v))];
   const hash = createHash("sha256").update(literal.join("\u0000")).digest("hex");

@@ -7,16 +7,18 @@
 // in a stack that also reads from the MLflow stack fails synth: "Cannot add dependency …
 // circular dependency".
 import { Construct } from "constructs";
-import { TerraformStack } from "cdktf";
+import { TerraformResource, TerraformStack } from "cdktf";
 import { IAM_MEMBER, Validator } from "../validation";
+import { memberBindingId, moveFromPlaceNumber } from "./member-binding";
 
 /** One binding per member and scope: asking twice returns the first one. */
-export class GrantBindings<T extends Construct> {
+export class GrantBindings<T extends TerraformResource> {
   private readonly bindings = new Map<string, T>();
 
   /**
    * @param owner the construct that owns the resource (the default scope)
-   * @param idPrefix construct id prefix of the bindings, numbered per scope (`ObjectUser0`, …)
+   * @param idPrefix construct id prefix of the bindings (`ObjectUser-<hash of the member>`, or
+   *   for a member known only at apply its place in the scope: `ObjectUser0`, …)
    * @param method the grant method's name, for validation messages
    */
   constructor(
@@ -27,9 +29,12 @@ export class GrantBindings<T extends Construct> {
 
   /**
    * The binding of `member` in `scope`, created with `create(parent, id)` the first time.
-   * In the owner (no scope, or the owner itself) the ids are `${idPrefix}0`, `1`, … as they
-   * always were, so existing bindings keep their Terraform addresses. In another scope the
-   * bindings go into one child construct named after the owner's path (e.g.
+   * Its id is named after the member (memberBindingId: removing one grant never moves
+   * another), and a `moved` block takes along the state of the binding the place-numbered
+   * ids of 0.1.0 (`${idPrefix}0`, `1`, … in the order of the calls) gave it. A member known
+   * only at apply (e.g. a service account's email) keeps its place number, as always. In the
+   * owner (no scope, or the owner itself) the bindings are its children; in another scope
+   * they go into one child construct named after the owner's path (e.g.
    * `mlflow-ArtifactStore`), so grants of several resources to one stack never collide.
    */
   public bindingFor(member: string, scope: Construct | undefined, create: (parent: Construct, id: string) => T): T {
@@ -46,8 +51,9 @@ export class GrantBindings<T extends Construct> {
     const key = `${parent.node.path}\u0000${member}`;
     const existing = this.bindings.get(key);
     if (existing) return existing;
-    const taken = parent.node.children.filter((c) => c.node.id.startsWith(this.idPrefix)).length;
-    const binding = create(parent, `${this.idPrefix}${taken}`);
+    const place = parent.node.children.filter((c) => c.node.id.startsWith(this.idPrefix)).length;
+    const binding = create(parent, memberBindingId(this.idPrefix, member, place));
+    moveFromPlaceNumber(binding, this.idPrefix, place);
     this.bindings.set(key, binding);
     return binding;
   }
