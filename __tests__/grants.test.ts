@@ -155,6 +155,13 @@ describe("grant bindings: one per member and scope", () => {
     expect(after.moved).toEqual([{ from: "google_storage_bucket_iam_member.Artifacts_ObjectUser0_419C8756", to: ada }]);
   });
 
+  test("grants with a scope (new in 0.2.0) get no moved block", () => {
+    const { other, artifacts } = store();
+    new GoogleProvider(other, "google", { project: "acme-ml-prod" });
+    artifacts.grantReadWrite("user:ada@example.com", other);
+    expect(JSON.parse(Testing.synth(other)).moved).toBeUndefined();
+  });
+
   test("a scope below a stack (a construct of the principal's stack) works too", () => {
     const { other, artifacts } = store();
     const team = new TerraformStack(other.node.root as App, "team");
@@ -175,6 +182,16 @@ describe("grant bindings: one per member and scope", () => {
     const { stacks } = synthAll(app);
     const binding = Object.values<any>(stacks.other.resource.google_secret_manager_secret_iam_member)[0];
     expect(binding.secret_id).toMatch(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-s\.outputs\.cross-stack-output-google_secret_manager_secretToken_[0-9A-F]+secret_id\}$/);
+    // Recreated with the secret in its own stack: a replaced secret keeps its secret_id, so
+    // nothing else would recreate the binding the replacement dropped. Terraform resolves
+    // replace_triggered_by in the same configuration only: none in the other stack.
+    const secretName = Object.keys(stacks.s.resource.google_secret_manager_secret)[0];
+    const own = Object.values<any>(stacks.s.resource.google_secret_manager_secret_iam_member)[0];
+    expect(own.lifecycle).toEqual({ replace_triggered_by: [`google_secret_manager_secret.${secretName}.id`] });
+    expect(binding.lifecycle).toBeUndefined();
+    // Secret grants did not outlive the 0.1.0 upgrade (the secrets were replaced), nor did
+    // scoped grants exist then: no moved blocks.
+    expect([stacks.s.moved, stacks.other.moved]).toEqual([undefined, undefined]);
   });
 });
 

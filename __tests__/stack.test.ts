@@ -94,8 +94,13 @@ describe("providers and APIs", () => {
     let seen = 0;
     for (const rs of Object.values(withIap.resource)) {
       for (const r of Object.values(rs)) {
-        for (const d of [...(r.depends_on ?? []), ...(r.lifecycle?.replace_triggered_by ?? [])]) {
+        for (const d of r.depends_on ?? []) {
           expect(d).toMatch(/^[a-z0-9_]+\.[A-Za-z0-9_-]+$/);
+          seen++;
+        }
+        // replace_triggered_by: a resource, or one attribute of it (Terraform's lifecycle docs).
+        for (const d of r.lifecycle?.replace_triggered_by ?? []) {
+          expect(d).toMatch(/^[a-z0-9_]+\.[A-Za-z0-9_-]+(\.[a-z_]+)?$/);
           seen++;
         }
       }

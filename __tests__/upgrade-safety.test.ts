@@ -73,22 +73,23 @@ describe("per-member IAM bindings: named after the member, moved from 0.1.0's pl
   type Moved = Array<{ from: string; to: string }>;
   const movedOf = (json: TfJson): Moved => (json as TfJson & { moved?: Moved }).moved ?? [];
 
-  test("a deploy of 0.1.0's private stack moves its tunnel bindings, each to the binding of the same member", () => {
-    // The addresses 0.1.0 gave them (synthesized at 4997603 with these two members).
+  test("0.1.0's tunnel bindings get no moved block: they are replaced with the VM on that upgrade", () => {
+    // 0.1.0 named them IapTunnelUser<n> and InstanceViewer<n> (synthesized at 4997603); the
+    // old ones are deleted before the old VM (they refer to it), the new ones created after
+    // the new VM (replace_triggered_by), so no create comes before a delete of the same grant.
     const { json } = synthStack({ access: { mode: "private", iapMembers: [A, B] } });
-    const moved = movedOf(json);
-    expect(moved.map((m) => m.from).sort()).toEqual([
-      "google_compute_instance_iam_member.Server_InstanceViewer0_7DB7633B",
-      "google_compute_instance_iam_member.Server_InstanceViewer1_3071A8AB",
-      "google_iap_tunnel_instance_iam_member.Server_IapTunnelUser0_25850050",
-      "google_iap_tunnel_instance_iam_member.Server_IapTunnelUser1_90A5E8ED",
-    ]);
-    const found = bindings(json);
-    const target = (from: string) => found.get(moved.find((m) => m.from === from)!.to);
-    expect(target("google_iap_tunnel_instance_iam_member.Server_IapTunnelUser0_25850050")).toBe(`roles/iap.tunnelResourceAccessor ${A}`);
-    expect(target("google_iap_tunnel_instance_iam_member.Server_IapTunnelUser1_90A5E8ED")).toBe(`roles/iap.tunnelResourceAccessor ${B}`);
-    expect(target("google_compute_instance_iam_member.Server_InstanceViewer0_7DB7633B")).toBe(`roles/compute.viewer ${A}`);
-    expect(target("google_compute_instance_iam_member.Server_InstanceViewer1_3071A8AB")).toBe(`roles/compute.viewer ${B}`);
+    expect(movedOf(json)).toEqual([]);
+    const vm = Object.keys(json.resource.google_compute_instance)[0];
+    for (const type of ["google_iap_tunnel_instance_iam_member", "google_compute_instance_iam_member"]) {
+      for (const r of Object.values<any>(json.resource[type])) expect(r.lifecycle).toEqual({ replace_triggered_by: [`google_compute_instance.${vm}`] });
+    }
+  });
+
+  test("the same member twice (or in another case) is refused: both bindings would be one grant", () => {
+    expect(() => synthStack({ access: { mode: "private", iapMembers: [A, B, B.toUpperCase().replace("USER:", "user:")] } }))
+      .toThrow(/access\.iapMembers\[2\][\s\S]*a member not already in the list/);
+    expect(() => synthStack({ access: { mode: "private", iapMembers: [A], adminMembers: [C, C] } })).toThrow(/access\.adminMembers\[1\]/);
+    expect(() => synthStack({ server: { kind: "cloud-run" }, access: { iapMembers: [A, A] } })).toThrow(/access\.iapMembers\[1\]/);
   });
 
   test.each<[string, (members: string[]) => Partial<MlflowTrackingStackProps>]>([

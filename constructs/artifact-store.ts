@@ -83,7 +83,8 @@ export class MlflowArtifactStore extends Construct implements IMlflowArtifactSto
    * an escape hatch for settings this construct does not offer (`bucket.addOverride(…)`).
    */
   public readonly bucket: StorageBucket;
-  private readonly grants = new GrantBindings<StorageBucketIamMember>(this, "ObjectUser", "grantReadWrite");
+  // The bucket outlives an upgrade from 0.1.0, and so do its bindings: moved to their new ids.
+  private readonly grants = new GrantBindings<StorageBucketIamMember>(this, "ObjectUser", "grantReadWrite", true);
 
   constructor(scope: Construct, id: string, props: MlflowArtifactStoreProps) {
     super(scope, id);

@@ -32,7 +32,7 @@ import { memberBindingId } from "../lib/private/member-binding";
 import { minHoursBetweenFires } from "../lib/schedule";
 import { ServerEndpoint, allowedHosts, corsOrigins, gcEnvironment, serverEnvironment } from "../lib/server-runtime";
 import { ConnectionPlan, checkConnectionBudget, planConnections } from "../lib/connection-budget";
-import { IAM_MEMBER, Validator, intRange, oneOf } from "../lib/validation";
+import { Validator, checkMembers, intRange, oneOf } from "../lib/validation";
 
 /** Options of the Cloud Run kind (`server` prop with `kind: "cloud-run"`). */
 export interface MlflowCloudRunServerOptions {
@@ -595,8 +595,8 @@ export function validateCloudRunOptions(v: Validator, props: MlflowCloudRunValid
     v.check("server.image", props.image, (i: string) => typeof i === "string" && isPinnedImage(i),
       'an image pinned to a tag other than "latest" or to a digest, e.g. "europe-west1-docker.pkg.dev/p/r/mlflow:v3.18.0-full" or "...@sha256:<64 hex>"');
   }
-  (access.iapMembers ?? []).forEach((m, i) => v.check(`access.iapMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
-  (access.invokerMembers ?? []).forEach((m, i) => v.check(`access.invokerMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
+  checkMembers(v, "access.iapMembers", access.iapMembers);
+  checkMembers(v, "access.invokerMembers", access.invokerMembers);
   (access.programmaticClientIds ?? []).forEach((c, i) => v.check(`access.programmaticClientIds[${i}]`, c,
     (id: string) => /^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$/.test(id), 'an OAuth client id such as "123456789012-abc123.apps.googleusercontent.com"'));
   const mode = access.mode ?? "iap";

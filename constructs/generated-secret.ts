@@ -2,7 +2,7 @@
 // only the identities that need it can read it. Used for the database password, the MLflow
 // admin password and the Flask secret key.
 import { Construct } from "constructs";
-import { ITerraformDependable } from "cdktf";
+import { ITerraformDependable, TerraformStack } from "cdktf";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { SecretManagerSecret } from "@cdktf/provider-google/lib/secret-manager-secret";
 import { SecretManagerSecretVersion } from "@cdktf/provider-google/lib/secret-manager-secret-version";
@@ -109,6 +109,21 @@ export class MlflowGeneratedSecret extends Construct implements IMlflowSecret {
         secretId: this.secret.secretId,
         role: "roles/secretmanager.secretAccessor",
         member,
+        lifecycle: this.withTheSecret(parent),
       }));
+  }
+
+  /**
+   * A replaced secret (e.g. 0.1.0's, whose replication changed) starts without IAM policy,
+   * but its bindings name it by `secret_id`, which a replacement keeps (it is configured, so
+   * Terraform plans it known), so Terraform would leave them in place and the new secret
+   * unreadable until a later deploy finds them gone. replace_triggered_by on the secret's
+   * `id` (unknown while it is replaced) recreates them with it. A plain address, as for the
+   * VM's grants (cdktf 0.21 renders a resource reference there as "${…}"); only in the
+   * secret's own stack (Terraform resolves it there only).
+   */
+  private withTheSecret(parent: Construct): { replaceTriggeredBy: string[] } | undefined {
+    if (TerraformStack.of(parent) !== TerraformStack.of(this)) return undefined;
+    return { replaceTriggeredBy: [`${this.secret.terraformResourceType}.${this.secret.friendlyUniqueId}.id`] };
   }
 }

@@ -156,6 +156,22 @@ export const IAM_MEMBER = {
 };
 
 /**
+ * Checks a list of IAM members: each one, and none twice. Each member gets one binding per
+ * role, named after the member, and members that differ only in case name the same account
+ * (email addresses are case-insensitive): two bindings of one member and role would remove
+ * each other on delete.
+ */
+export function checkMembers(v: Validator, path: string, members: readonly string[] | undefined): void {
+  const seen = new Set<string>();
+  (members ?? []).forEach((m, i) => {
+    v.check(`${path}[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected);
+    if (typeof m !== "string" || isToken(m)) return;
+    if (seen.has(m.toLowerCase())) v.fail(`${path}[${i}]`, m, "a member not already in the list (one binding per member)");
+    seen.add(m.toLowerCase());
+  });
+}
+
+/**
  * Cloud SQL tiers that an ENTERPRISE-edition PostgreSQL instance accepts: the shared-core
  * ones, or custom machines with 1 or an even number of vCPUs (up to 96), memory a multiple
  * of 256 MiB, 0.9 to 6.5 GiB per vCPU and at least 3.75 GiB (3840 MiB) in all

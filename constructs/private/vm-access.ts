@@ -2,17 +2,15 @@
 // the instance-level IAM grants of IAP tunnel users and administrators. Kept apart from
 // tracking-server.ts, which builds the VM itself. Every resource is created in the
 // server's scope with the construct ids of the first release, so addresses do not change,
-// except the per-member IAM bindings: named after their member since 0.2.0, with `moved`
-// blocks from the first release's place-numbered addresses.
+// except the per-member IAM bindings: named after their member since 0.2.0.
 import { Construct } from "constructs";
-import type { TerraformResource } from "cdktf";
 import { ComputeFirewall } from "@cdktf/provider-google/lib/compute-firewall";
 import type { ComputeInstance } from "@cdktf/provider-google/lib/compute-instance";
 import {
   loadComputeInstanceIamMember, loadIapTunnelInstanceIamMember, loadServiceAccountIamMember,
 } from "../../lib/private/optional-providers";
 import { MlflowChecks } from "../../lib/checks/mlflow-checks";
-import { memberBindingId, moveFromPlaceNumber } from "../../lib/private/member-binding";
+import { memberBindingId } from "../../lib/private/member-binding";
 import { ACME_CHALLENGE_REASON } from "../../lib/checks/fw-world";
 
 /** Source range of IAP TCP forwarding (cloud.google.com/iap/docs/using-tcp-forwarding). */
@@ -110,9 +108,6 @@ export interface VmGrantOptions {
   readonly serviceAccountId: string;
 }
 
-/** Binding ids that 0.1.0 numbered by place (`IapTunnelUser0`, …); the administrators' came later. */
-const PLACE_NUMBERED_IN_0_1_0 = new Set(["IapTunnelUser", "InstanceViewer"]);
-
 /**
  * Instance-level grants: IAP tunnel users get the tunnel role and read access to this VM
  * only; administrators additionally get OS Login with sudo on this VM and
@@ -130,21 +125,17 @@ export function grantInstanceAccess(scope: Construct, o: VmGrantOptions): void {
   // (terraform-cdk#3196, #3532).
   const withTheVm = { replaceTriggeredBy: [`${o.instance.terraformResourceType}.${o.instance.friendlyUniqueId}`] };
   const onInstance = { project: o.projectId, zone: o.zone };
-  // Each binding is named after its member (see memberBindingId); the tunnel users' bindings
-  // take along the state of those 0.1.0 kept at the member's place number.
-  const named = <T extends TerraformResource>(prefix: string, member: string, i: number, create: (id: string) => T): T => {
-    const binding = create(memberBindingId(prefix, member, i));
-    if (PLACE_NUMBERED_IN_0_1_0.has(prefix)) moveFromPlaceNumber(binding, prefix, i);
-    return binding;
-  };
-  const tunnel = (prefix: string, member: string, i: number) => named(prefix, member, i, (id) => new IapTunnelInstanceIamMember(scope, id, {
+  // Each binding is named after its member (see memberBindingId). No `moved` block from
+  // 0.1.0's place-numbered tunnel bindings: they are replaced with the VM on that upgrade
+  // (the old ones deleted before the old VM, the new ones created after the new VM).
+  const tunnel = (prefix: string, member: string, i: number) => new IapTunnelInstanceIamMember(scope, memberBindingId(prefix, member, i), {
     ...onInstance, instance: o.instance.name, role: "roles/iap.tunnelResourceAccessor", member, lifecycle: withTheVm,
-  }));
+  });
   // `gcloud compute start-iap-tunnel` and `gcloud compute ssh` read the instance before they
   // connect (compute.instances.get); granted on this one VM only.
-  const viewer = (prefix: string, member: string, i: number) => named(prefix, member, i, (id) => new ComputeInstanceIamMember(scope, id, {
+  const viewer = (prefix: string, member: string, i: number) => new ComputeInstanceIamMember(scope, memberBindingId(prefix, member, i), {
     ...onInstance, instanceName: o.instance.name, role: "roles/compute.viewer", member, lifecycle: withTheVm,
-  }));
+  });
   o.tunnelMembers.forEach((member, i) => {
     tunnel("IapTunnelUser", member, i);
     viewer("InstanceViewer", member, i);
@@ -152,16 +143,16 @@ export function grantInstanceAccess(scope: Construct, o: VmGrantOptions): void {
   o.adminMembers.forEach((member, i) => {
     // Two bindings of the same member and role would remove each other on destroy: an
     // administrator who is also a tunnel user keeps the tunnel user's grants.
-    if (!o.tunnelMembers.includes(member)) {
+    if (!o.tunnelMembers.some((t) => t.toLowerCase() === member.toLowerCase())) {
       tunnel("AdminTunnel", member, i);
       viewer("AdminViewer", member, i);
     }
-    named("AdminLogin", member, i, (id) => new ComputeInstanceIamMember(scope, id, {
+    new ComputeInstanceIamMember(scope, memberBindingId("AdminLogin", member, i), {
       ...onInstance, instanceName: o.instance.name, role: "roles/compute.osAdminLogin", member, lifecycle: withTheVm,
-    }));
+    });
     const { ServiceAccountIamMember } = loadServiceAccountIamMember();
-    named("AdminServiceAccountUser", member, i, (id) => new ServiceAccountIamMember(scope, id, {
+    new ServiceAccountIamMember(scope, memberBindingId("AdminServiceAccountUser", member, i), {
       serviceAccountId: o.serviceAccountId, role: "roles/iam.serviceAccountUser", member,
-    }));
+    });
   });
 }

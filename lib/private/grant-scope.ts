@@ -20,21 +20,24 @@ export class GrantBindings<T extends TerraformResource> {
    * @param idPrefix construct id prefix of the bindings (`ObjectUser-<hash of the member>`, or
    *   for a member known only at apply its place in the scope: `ObjectUser0`, …)
    * @param method the grant method's name, for validation messages
+   * @param movedFrom010 whether 0.1.0 made these bindings (in the owner, numbered in the order
+   *   of the calls) and they outlive the upgrade, so a `moved` block must take their state along
    */
   constructor(
     private readonly owner: Construct,
     private readonly idPrefix: string,
     private readonly method: string,
+    private readonly movedFrom010 = false,
   ) {}
 
   /**
    * The binding of `member` in `scope`, created with `create(parent, id)` the first time.
    * Its id is named after the member (memberBindingId: removing one grant never moves
-   * another), and a `moved` block takes along the state of the binding the place-numbered
-   * ids of 0.1.0 (`${idPrefix}0`, `1`, … in the order of the calls) gave it. A member known
-   * only at apply (e.g. a service account's email) keeps its place number, as always. In the
-   * owner (no scope, or the owner itself) the bindings are its children; in another scope
-   * they go into one child construct named after the owner's path (e.g.
+   * another); a member known only at apply (e.g. a service account's email) keeps its place
+   * number, as always. With `movedFrom010`, a binding in the owner gets a `moved` block from
+   * the place-numbered id 0.1.0 gave it (`${idPrefix}0`, `1`, … in the order of the calls).
+   * In the owner (no scope, or the owner itself) the bindings are its children; in another
+   * scope (new in 0.2.0) they go into one child construct named after the owner's path (e.g.
    * `mlflow-ArtifactStore`), so grants of several resources to one stack never collide.
    */
   public bindingFor(member: string, scope: Construct | undefined, create: (parent: Construct, id: string) => T): T {
@@ -53,7 +56,7 @@ export class GrantBindings<T extends TerraformResource> {
     if (existing) return existing;
     const place = parent.node.children.filter((c) => c.node.id.startsWith(this.idPrefix)).length;
     const binding = create(parent, memberBindingId(this.idPrefix, member, place));
-    moveFromPlaceNumber(binding, this.idPrefix, place);
+    if (this.movedFrom010 && parent === this.owner) moveFromPlaceNumber(binding, this.idPrefix, place);
     this.bindings.set(key, binding);
     return binding;
   }

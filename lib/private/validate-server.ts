@@ -6,7 +6,7 @@ import type { MlflowCloudRunServerOptions } from "../../constructs/cloud-run-ser
 import type { MlflowAccessOptions, MlflowAuthOptions, MlflowOperationsOptions } from "../../constructs/server-base";
 import { validateRuntimeOptions } from "../../constructs/server-base";
 import {
-  DNS_ZONE, DOMAIN, IAM_MEMBER, MACHINE_TYPE, SOURCE_RANGE_EXPECTED, Validator, intRange, isToken, oneOf,
+  DNS_ZONE, DOMAIN, MACHINE_TYPE, SOURCE_RANGE_EXPECTED, Validator, checkMembers, intRange, isToken, oneOf,
 } from "../validation";
 import { ShapeFields, boolean, listOf, number, object, openObject, string } from "./shape";
 import { Cidr } from "./ip";
@@ -92,8 +92,8 @@ export function checkServerOptions(v: Validator, rawProps: MlflowServerValidatio
   v.check("server.workers", props.workers, intRange(1, 32).test, intRange(1, 32).expected);
   v.check("access.mode", access.mode, oneOf(["private", "public"]).test,
     `${oneOf(["private", "public"]).expected} with the VM kind ("iap" and "internal" are modes of server.kind "cloud-run")`);
-  (access.iapMembers ?? []).forEach((m, i) => v.check(`access.iapMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
-  (access.adminMembers ?? []).forEach((m, i) => v.check(`access.adminMembers[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected));
+  checkMembers(v, "access.iapMembers", access.iapMembers);
+  checkMembers(v, "access.adminMembers", access.adminMembers);
   checkAllowedSourceRanges(v, access.allowedSourceRanges);
   // A list that is one token (a variable) goes to the firewall as is; its items are unknown here.
   if (!isToken(access.internalSourceRanges)) {
