@@ -166,6 +166,30 @@ describeVm("the fakes themselves", () => {
     expect(vm.journal()).not.toContain("cannot emulate");
   });
 
+  test("systemctl: a unit is deactivating while it stops; a stop while it waits to restart ends it inactive", async () => {
+    // systemd.service(5)/systemd 252 src/core/service.c: stop-sigterm is "deactivating";
+    // service_stop() in auto-restart goes straight to dead (inactive), whatever the last exit.
+    const { vm } = await bootedVm();
+    fs.writeFileSync(vm.file("/etc/systemd/system/t-slow.service"), "[Service]\nExecStart=/opt/slow-term\n");
+    fs.writeFileSync(vm.file("/etc/systemd/system/t-restart.service"), "[Service]\nExecStart=/usr/bin/false\nRestart=always\nRestartSec=10s\n");
+    // Takes 1 s to end on SIGTERM, then exits 0; says when its trap is set.
+    fs.writeFileSync(vm.file("/opt/slow-term"), "#!/bin/bash\ntrap '/usr/bin/sleep 1; exit 0' TERM\ntouch /opt/slow-ready\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
+    const run = await vm.sh([
+      "systemctl daemon-reload",
+      "systemctl start t-slow.service",
+      "until [ -e /opt/slow-ready ]; do /usr/bin/sleep 0.02; done",
+      "systemctl stop t-slow.service & /usr/bin/sleep 0.3",
+      "echo \"during: $(systemctl is-active t-slow.service)\"",
+      "wait $!",
+      "echo \"after: $(systemctl is-active t-slow.service)\"",
+      "systemctl start --no-block t-restart.service",
+      "until [ \"$(systemctl show -p SubState --value t-restart.service)\" = auto-restart ]; do /usr/bin/sleep 0.01; done",
+      "systemctl stop t-restart.service",
+      "echo \"restart: $(systemctl is-active t-restart.service)\"",
+    ].join("\n"));
+    expect(run.output).toBe("during: deactivating\nafter: inactive\nrestart: inactive\n");
+  });
+
   test("systemctl: a stop right after a start ends the unit, never leaves it running", async () => {
     // The fake's supervisor once trapped the stop's TERM: bash 5.2 misparses a trap that fires
     // while it expands a $( ), so the trap never ran, `sleep 600` ran on and the supervisor was
