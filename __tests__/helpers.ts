@@ -11,6 +11,8 @@ export type TfJson = {
   data?: Record<string, Record<string, any>>;
   output: Record<string, { value: any; description?: string }>;
   provider: Record<string, any[]>;
+  /** `moved` blocks (cdktf's moveFromId/moveToId). */
+  moved?: Array<{ from: string; to: string }>;
 };
 
 export const BASE_PROPS: MlflowTrackingStackProps = { projectId: "acme-ml-prod", region: "europe-west1" };

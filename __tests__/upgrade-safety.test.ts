@@ -70,8 +70,7 @@ describe("per-member IAM bindings: named after the member, moved from 0.1.0's pl
       .filter(([, r]) => typeof r.member === "string" && r.member.includes("@example.com"))
       .map(([name, r]) => [`${type}.${name}`, `${r.role} ${r.member}`] as [string, string])));
   }
-  type Moved = Array<{ from: string; to: string }>;
-  const movedOf = (json: TfJson): Moved => (json as TfJson & { moved?: Moved }).moved ?? [];
+  const movedOf = (json: TfJson) => json.moved ?? [];
 
   test("0.1.0's tunnel bindings get no moved block: they are replaced with the VM on that upgrade", () => {
     // 0.1.0 named them IapTunnelUser<n> and InstanceViewer<n> (synthesized at 4997603); the
