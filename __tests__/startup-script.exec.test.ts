@@ -166,12 +166,19 @@ describeVm("the fakes themselves", () => {
     expect(vm.journal()).not.toContain("cannot emulate");
   });
 
-  test("systemctl: a unit is deactivating while it stops; a stop while it waits to restart ends it inactive", async () => {
+  test("systemctl: a unit is deactivating while it stops; a stop while it waits to restart ends it inactive; one SIGTERM for an exited oneshot's processes", async () => {
     // systemd.service(5)/systemd 252 src/core/service.c: stop-sigterm is "deactivating";
-    // service_stop() in auto-restart goes straight to dead (inactive), whatever the last exit.
+    // service_stop() in auto-restart goes straight to dead (inactive), whatever the last exit,
+    // and at once (the wait here is 600 s, 24 s on the fake's clock); a oneshot that has exited
+    // (RemainAfterExit=yes) has no main process, so its left processes get the stop's SIGTERM
+    // and no final one.
     const { vm } = await bootedVm();
     fs.writeFileSync(vm.file("/etc/systemd/system/t-slow.service"), "[Service]\nExecStart=/opt/slow-term\n");
-    fs.writeFileSync(vm.file("/etc/systemd/system/t-restart.service"), "[Service]\nExecStart=/usr/bin/false\nRestart=always\nRestartSec=10s\n");
+    fs.writeFileSync(vm.file("/etc/systemd/system/t-restart.service"), "[Service]\nExecStart=/usr/bin/false\nRestart=always\nRestartSec=600s\n");
+    fs.writeFileSync(vm.file("/etc/systemd/system/t-exited.service"), "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/opt/leave-helper\n");
+    // Leaves a helper that takes 0.5 s to end on SIGTERM and notes each SIGTERM it gets.
+    fs.writeFileSync(vm.file("/opt/leave-helper"), "#!/bin/bash\n/opt/helper </dev/null >/dev/null 2>&1 &\nuntil [ -e /opt/helper-ready ]; do /usr/bin/sleep 0.01; done\n", { mode: 0o755 });
+    fs.writeFileSync(vm.file("/opt/helper"), "#!/bin/bash\ntrap 'echo TERM >>/opt/helper-terms; /usr/bin/sleep 0.5; exit 0' TERM\ntouch /opt/helper-ready\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
     // Takes 1 s to end on SIGTERM, then exits 0; says when its trap is set.
     fs.writeFileSync(vm.file("/opt/slow-term"), "#!/bin/bash\ntrap '/usr/bin/sleep 1; exit 0' TERM\ntouch /opt/slow-ready\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
     const run = await vm.sh([
@@ -184,10 +191,14 @@ describeVm("the fakes themselves", () => {
       "echo \"after: $(systemctl is-active t-slow.service)\"",
       "systemctl start --no-block t-restart.service",
       "until [ \"$(systemctl show -p SubState --value t-restart.service)\" = auto-restart ]; do /usr/bin/sleep 0.01; done",
-      "systemctl stop t-restart.service",
-      "echo \"restart: $(systemctl is-active t-restart.service)\"",
+      "s=$(date +%s%N); systemctl stop t-restart.service; e=$(date +%s%N)",
+      "echo \"restart: $(systemctl is-active t-restart.service) $((e - s < 3000000000))\"",
+      "systemctl start t-exited.service",
+      "echo \"exited: $(systemctl is-active t-exited.service)\"",
+      "systemctl stop t-exited.service",
+      "echo \"stopped: $(systemctl is-active t-exited.service) $(wc -l </opt/helper-terms)\"",
     ].join("\n"));
-    expect(run.output).toBe("during: deactivating\nafter: inactive\nrestart: inactive\n");
+    expect(run.output).toBe("during: deactivating\nafter: inactive\nrestart: inactive 1\nexited: active\nstopped: inactive 1\n");
   });
 
   test("systemctl: a stop right after a start ends the unit, never leaves it running", async () => {
