@@ -179,13 +179,15 @@ describeVm("the fakes themselves", () => {
     // Leaves a helper that takes 0.5 s to end on SIGTERM and notes each SIGTERM it gets.
     fs.writeFileSync(vm.file("/opt/leave-helper"), "#!/bin/bash\n/opt/helper </dev/null >/dev/null 2>&1 &\nuntil [ -e /opt/helper-ready ]; do /usr/bin/sleep 0.01; done\n", { mode: 0o755 });
     fs.writeFileSync(vm.file("/opt/helper"), "#!/bin/bash\ntrap 'echo TERM >>/opt/helper-terms; /usr/bin/sleep 0.5; exit 0' TERM\ntouch /opt/helper-ready\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
-    // Takes 1 s to end on SIGTERM, then exits 0; says when its trap is set.
-    fs.writeFileSync(vm.file("/opt/slow-term"), "#!/bin/bash\ntrap '/usr/bin/sleep 1; exit 0' TERM\ntouch /opt/slow-ready\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
+    // Says when its trap is set and when the SIGTERM came; then takes 2 s to end (exit 0).
+    fs.writeFileSync(vm.file("/opt/slow-term"), "#!/bin/bash\ntrap 'touch /opt/slow-got-term; /usr/bin/sleep 2; exit 0' TERM\ntouch /opt/slow-ready\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
     const run = await vm.sh([
       "systemctl daemon-reload",
       "systemctl start t-slow.service",
       "until [ -e /opt/slow-ready ]; do /usr/bin/sleep 0.02; done",
-      "systemctl stop t-slow.service & /usr/bin/sleep 0.3",
+      // The state once the unit has had the stop's SIGTERM (it is then 2 s from its end).
+      "systemctl stop t-slow.service &",
+      "until [ -e /opt/slow-got-term ]; do /usr/bin/sleep 0.01; done",
       "echo \"during: $(systemctl is-active t-slow.service)\"",
       "wait $!",
       "echo \"after: $(systemctl is-active t-slow.service)\"",
