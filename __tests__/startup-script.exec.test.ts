@@ -56,6 +56,14 @@ function uvInstall(opts: StartupScriptOptions, venv: string): string[] {
     opts.dependencyCutoff ?? DEFAULT_DEPENDENCY_CUTOFF, ...pythonRequirements(opts)];
 }
 
+/**
+ * A stand-in service's script: runs `onTerm` on SIGTERM, touches `ready` once that trap is set
+ * (a TERM before it would end the script by the signal instead), and otherwise waits for ever.
+ */
+function trappingScript(onTerm: string, ready: string): string {
+  return `#!/bin/bash\ntrap '${onTerm}' TERM\ntouch ${ready}\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n`;
+}
+
 describe("rendered scripts and fakes", () => {
   test.each(variants)("%s: no secret value in the script text", (_name, overrides) => {
     const script = renderStartupScript({ ...SCRIPT_OPTIONS, ...overrides });
@@ -130,13 +138,11 @@ describeVm("the fakes themselves", () => {
     for (const [name, [exec, extra]] of Object.entries(units)) {
       fs.writeFileSync(vm.file(`/etc/systemd/system/${name}.service`), `[Service]\nType=oneshot\nExecStart=${exec}\n${extra}\n`);
     }
-    // Each says when it runs (and exit1-on-term when its trap is set, else a TERM would end it
-    // by the signal instead). The fake's "activating" comes before that: a stop then ends the
-    // supervisor before or around ExecStart= (the fake's own race, run_cmd), which is not what
-    // this test is about.
+    // Each says when it runs (exit1-on-term once its trap is set). The fake's "activating"
+    // comes before that: a stop then ends the unit before or around ExecStart= (inactive, or
+    // killed by the fake's start gate), which is not what this test is about.
     fs.writeFileSync(vm.file("/opt/run-until-term"), "#!/bin/bash\ntouch \"/opt/$1-ready\"\nexec /usr/bin/sleep 600\n", { mode: 0o755 });
-    fs.writeFileSync(vm.file("/opt/exit1-on-term"),
-      "#!/bin/bash\ntrap 'exit 1' TERM\ntouch \"/opt/$1-ready\"\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
+    fs.writeFileSync(vm.file("/opt/exit1-on-term"), trappingScript("exit 1", '"/opt/$1-ready"'), { mode: 0o755 });
     expect((await vm.sh("systemctl daemon-reload")).code).toBe(0);
     for (const name of ["t-stopped", "t-stopped-listed", "t-stopped-exit1"]) {
       await vm.sh(`systemctl start --no-block ${name}.service`);
@@ -178,9 +184,9 @@ describeVm("the fakes themselves", () => {
     fs.writeFileSync(vm.file("/etc/systemd/system/t-exited.service"), "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/opt/leave-helper\n");
     // Leaves a helper that takes 0.5 s to end on SIGTERM and notes each SIGTERM it gets.
     fs.writeFileSync(vm.file("/opt/leave-helper"), "#!/bin/bash\n/opt/helper </dev/null >/dev/null 2>&1 &\nuntil [ -e /opt/helper-ready ]; do /usr/bin/sleep 0.01; done\n", { mode: 0o755 });
-    fs.writeFileSync(vm.file("/opt/helper"), "#!/bin/bash\ntrap 'echo TERM >>/opt/helper-terms; /usr/bin/sleep 0.5; exit 0' TERM\ntouch /opt/helper-ready\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
+    fs.writeFileSync(vm.file("/opt/helper"), trappingScript("echo TERM >>/opt/helper-terms; /usr/bin/sleep 0.5; exit 0", "/opt/helper-ready"), { mode: 0o755 });
     // Says when its trap is set and when the SIGTERM came; then takes 2 s to end (exit 0).
-    fs.writeFileSync(vm.file("/opt/slow-term"), "#!/bin/bash\ntrap 'touch /opt/slow-got-term; /usr/bin/sleep 2; exit 0' TERM\ntouch /opt/slow-ready\nwhile :; do /usr/bin/sleep 1 & wait $!; done\n", { mode: 0o755 });
+    fs.writeFileSync(vm.file("/opt/slow-term"), trappingScript("touch /opt/slow-got-term; /usr/bin/sleep 2; exit 0", "/opt/slow-ready"), { mode: 0o755 });
     const run = await vm.sh([
       "systemctl daemon-reload",
       "systemctl start t-slow.service",

@@ -2,7 +2,7 @@
 // MlflowOperations: the defaults, what `gcOlderThan` and `alertEmails` accept, and one check
 // that adds every problem to a Validator.
 import { DEFAULT_GC_SCHEDULE, GC_SCHEDULE_EXPECTED, cronProblem } from "./schedule";
-import { Validator, isToken } from "./validation";
+import { Validator, checkDistinctItems, isToken } from "./validation";
 
 export { DEFAULT_GC_SCHEDULE } from "./schedule";
 
@@ -60,14 +60,7 @@ export function validateOperationsOptions(v: Validator, operations: OperationsIn
     if (!Array.isArray(alertEmails)) {
       v.fail("operations.alertEmails", alertEmails, 'a list of email addresses, e.g. ["ml-oncall@example.com"]');
     } else {
-      const seen = new Set<string>();
-      alertEmails.forEach((email, i) => {
-        v.check(`operations.alertEmails[${i}]`, email, ALERT_EMAIL.test, ALERT_EMAIL.expected);
-        if (typeof email === "string" && !isToken(email)) {
-          if (seen.has(email.toLowerCase())) v.fail(`operations.alertEmails[${i}]`, email, "an address not already in the list (one notification channel each)");
-          seen.add(email.toLowerCase());
-        }
-      });
+      checkDistinctItems(v, "operations.alertEmails", alertEmails, ALERT_EMAIL, "an address not already in the list (one notification channel each)");
     }
   }
 }

@@ -156,19 +156,27 @@ export const IAM_MEMBER = {
 };
 
 /**
+ * Checks each item of a list with `rule`, and that none repeats an earlier one in any letter
+ * case (email addresses are case-insensitive); `repeated` is what a repeat is told to be.
+ */
+export function checkDistinctItems(v: Validator, path: string, items: readonly unknown[] | undefined,
+  rule: { test: (value: never) => boolean; expected: string }, repeated: string): void {
+  const seen = new Set<string>();
+  (items ?? []).forEach((item, i) => {
+    v.check(`${path}[${i}]`, item, rule.test, rule.expected);
+    if (typeof item !== "string" || isToken(item)) return;
+    if (seen.has(item.toLowerCase())) v.fail(`${path}[${i}]`, item, repeated);
+    seen.add(item.toLowerCase());
+  });
+}
+
+/**
  * Checks a list of IAM members: each one, and none twice. Each member gets one binding per
- * role, named after the member, and members that differ only in case name the same account
- * (email addresses are case-insensitive): two bindings of one member and role would remove
- * each other on delete.
+ * role, named after the member, and members that differ only in case name the same account:
+ * two bindings of one member and role would remove each other on delete.
  */
 export function checkMembers(v: Validator, path: string, members: readonly string[] | undefined): void {
-  const seen = new Set<string>();
-  (members ?? []).forEach((m, i) => {
-    v.check(`${path}[${i}]`, m, IAM_MEMBER.test, IAM_MEMBER.expected);
-    if (typeof m !== "string" || isToken(m)) return;
-    if (seen.has(m.toLowerCase())) v.fail(`${path}[${i}]`, m, "a member not already in the list (one binding per member)");
-    seen.add(m.toLowerCase());
-  });
+  checkDistinctItems(v, path, members, IAM_MEMBER, "a member not already in the list (one binding per member)");
 }
 
 /**
